@@ -1,0 +1,6 @@
+//! The `instance` Lambda: [`nolose_instance::router`] served by lambda_http.
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    nolose_shared::lambda::serve(nolose_instance::router).await
+}

@@ -1,0 +1,65 @@
+//! `nolose-local`: the single-binary deployment. One tokio/axum server that
+//! merges the routers of every function, on PostgreSQL.
+//!
+//! - [`build_app`]: the application, built once for `main` and for the tests.
+//! - [`serve`]: runs it on a listener until the shutdown future resolves.
+//! - [`openapi`]: the merged OpenAPI document and the `/docs` page.
+
+pub mod openapi;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use nolose_shared::AppState;
+use nolose_shared::config::{Config, LocalConfig};
+use nolose_shared::http::app;
+use nolose_shared::store::postgres::{DEFAULT_MAX_CONNECTIONS, PgStore};
+use secrecy::ExposeSecret;
+use tokio::net::TcpListener;
+
+/// The built application: the router and what tests may want to reach.
+pub struct App {
+    pub router: Router,
+    pub state: AppState,
+    pub store: PgStore,
+}
+
+/// Connects to PostgreSQL (creating the database and applying migrations)
+/// and merges every function's routes behind the common layers.
+pub async fn build_app(config: Config, local: &LocalConfig) -> anyhow::Result<App> {
+    let store = PgStore::connect(local.database_url.expose_secret(), DEFAULT_MAX_CONNECTIONS)
+        .await
+        .context("connecting to PostgreSQL (DATABASE_URL)")?;
+    let state = AppState::new(config, Arc::new(store.clone()))?;
+    Ok(App {
+        router: router(state.clone()),
+        state,
+        store,
+    })
+}
+
+/// Every function's routes, the OpenAPI document and the docs page.
+pub fn router(state: AppState) -> Router {
+    let routes = Router::new()
+        .merge(nolose_auth::routes())
+        .merge(nolose_instance::routes())
+        .merge(nolose_sync::routes())
+        .merge(nolose_send::routes())
+        .merge(nolose_webhook::routes())
+        .merge(openapi::routes());
+    app(routes, state)
+}
+
+/// Serves until `shutdown` resolves, then lets in-flight requests finish.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("serving HTTP")
+}

@@ -1,0 +1,60 @@
+//! HTTP plumbing shared by every router: the state handlers receive
+//! ([`AppState`]), the JSON body extractor ([`ApiJson`]) and [`app`], which
+//! wraps a set of routes with what API.md asks of every response.
+
+mod extract;
+mod layers;
+
+use std::sync::Arc;
+
+pub use extract::{ApiJson, ApiQuery, OptionalJson};
+pub use layers::{CLIENT_BODY_LIMIT, CommonApi, WEBHOOK_BODY_LIMIT, app};
+
+use crate::auth::{PasswordHasher, TokenKeys};
+use crate::config::Config;
+use crate::store::Store;
+use crate::time::{Clock, SystemClock};
+
+/// What every handler can reach. Built once per process (per Lambda cold
+/// start), cloned per request: every field is an `Arc` or cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Arc<dyn Store>,
+    pub tokens: TokenKeys,
+    pub passwords: PasswordHasher,
+    pub clock: Arc<dyn Clock>,
+    /// Extra readiness checks of the deployment (local mode: the job queue).
+    pub readiness: Arc<[ReadinessCheck]>,
+}
+
+/// A named readiness probe, answered by `GET /api/health/ready`.
+pub type ReadinessCheck = (
+    &'static str,
+    Arc<dyn Fn() -> futures::future::BoxFuture<'static, bool> + Send + Sync>,
+);
+
+impl AppState {
+    pub fn new(config: Config, store: Arc<dyn Store>) -> anyhow::Result<Self> {
+        let tokens = TokenKeys::new(config.secret_key_bytes(), config.access_token_ttl);
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Ok(Self {
+            config: Arc::new(config),
+            store,
+            tokens,
+            passwords: PasswordHasher::new(cpus)?,
+            clock: Arc::new(SystemClock),
+            readiness: Arc::from([]),
+        })
+    }
+
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    pub fn with_readiness(mut self, checks: Vec<ReadinessCheck>) -> Self {
+        self.readiness = checks.into();
+        self
+    }
+}

@@ -1,0 +1,31 @@
+//! `nolose-shared`: everything the No Lose entry points (five Lambdas, the
+//! SQS worker and the local `nolose` server) have in common.
+//!
+//! - [`domain`]: newtypes parsed at the edge (ids, e-mail, names, …).
+//! - [`config`]: the typed configuration, read from the environment once.
+//! - [`error`]: [`ApiError`](error::ApiError), the one HTTP error type.
+//! - [`auth`]: argon2id passwords, HS256 tokens, the `AuthUser` extractor.
+//! - [`store`]: the store port and its adapters (`postgres`, `dynamodb`).
+//! - [`http`]: `AppState`, the JSON extractor, and the layers and fallbacks
+//!   every router gets (request ids, CORS, body limits, JSON 404/405).
+//! - `lambda` (feature `lambda`): the shared `main` of every HTTP Lambda.
+//! - [`telemetry`]: tracing setup (JSON lines in Lambda or on request).
+//! - [`time`]: the clock port and the RFC 3339 wire format.
+//! - `testing` (feature `test-util`): the store conformance suite.
+
+pub mod auth;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod http;
+#[cfg(feature = "lambda")]
+pub mod lambda;
+pub mod store;
+pub mod telemetry;
+pub mod time;
+
+#[cfg(feature = "test-util")]
+pub mod testing;
+
+pub use error::ApiError;
+pub use http::AppState;

@@ -1,0 +1,79 @@
+//! PostgreSQL adapter (local mode): sqlx, migrations in `shared/migrations`
+//! applied at start, every operation bounded by [`OPERATION_TIMEOUT`].
+
+mod errors;
+mod throttle;
+mod users;
+
+use std::str::FromStr;
+
+use anyhow::Context;
+use async_trait::async_trait;
+use sqlx::migrate::MigrateDatabase;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, Postgres};
+
+use super::{OPERATION_TIMEOUT, Store, StoreResult};
+use errors::map_err;
+
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+/// How many connections the local server keeps at most: enough for the
+/// webhook burst budget, small enough for a 1 GB VM shared with PostgreSQL.
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 16;
+
+impl PgStore {
+    /// Connects (creating the database if it does not exist yet, so a fresh
+    /// machine needs no manual step) and applies the migrations.
+    pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Self> {
+        if !Postgres::database_exists(url)
+            .await
+            .context("checking that the database exists")?
+        {
+            Postgres::create_database(url)
+                .await
+                .context("creating the database")?;
+        }
+        let options = PgConnectOptions::from_str(url)
+            .context("parsing DATABASE_URL")?
+            .options([("statement_timeout", "5s"), ("lock_timeout", "5s")]);
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .min_connections(0)
+            .acquire_timeout(OPERATION_TIMEOUT)
+            .idle_timeout(std::time::Duration::from_secs(300))
+            .connect_lazy_with(options);
+        let store = Self { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    pub fn from_pool(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        sqlx::migrate!("./migrations")
+            .run(&self.pool)
+            .await
+            .context("applying migrations")
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+}

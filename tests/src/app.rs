@@ -1,0 +1,139 @@
+//! The real `nolose` app on a free port against a fresh database, and a
+//! small client for it. Tests talk to it over real HTTP.
+
+use std::sync::Arc;
+
+use nolose_shared::AppState;
+use nolose_shared::config::{Config, LocalConfig};
+use nolose_shared::store::postgres::PgStore;
+use nolose_shared::time::{Clock, ManualClock};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+use crate::pg::TestDb;
+
+pub const SECRET_KEY: &str = "test-secret-key-of-at-least-32-bytes!!";
+
+pub fn test_config() -> Config {
+    Config::from_lookup(|name| match name {
+        "SECRET_KEY" => Some(SECRET_KEY.into()),
+        _ => None,
+    })
+    .expect("test config")
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub state: AppState,
+    pub store: PgStore,
+    pub clock: Arc<ManualClock>,
+    stop: Option<oneshot::Sender<()>>,
+    _db: TestDb,
+}
+
+impl TestApp {
+    /// Spawns the app with a manual clock starting now.
+    pub async fn spawn() -> Self {
+        let db = TestDb::create().await;
+        let local = LocalConfig::from_lookup(|n| (n == "DATABASE_URL").then(|| db.url.clone()))
+            .expect("local config");
+        let app = nolose_local::build_app(test_config(), &local)
+            .await
+            .expect("build app");
+        let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+        let state = app.state.with_clock(Arc::clone(&clock) as Arc<dyn Clock>);
+        let router = nolose_local::router(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(nolose_local::serve(listener, router, async move {
+            let _ = stopped.await;
+        }));
+        let http = reqwest::Client::builder().build().expect("client");
+        Self {
+            base,
+            http,
+            state,
+            store: app.store,
+            clock,
+            stop: Some(stop),
+            _db: db,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.http.request(method, self.url(path))
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        call(self.request(Method::POST, path).json(body)).await
+    }
+
+    pub async fn register(&self, email: &str, password: &str, name: &str) -> (StatusCode, Value) {
+        self.post_json(
+            "/api/auth/register",
+            &json!({"email": email, "password": password, "name": name}),
+        )
+        .await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> (StatusCode, Value) {
+        self.post_json(
+            "/api/auth/login",
+            &json!({"email": email, "password": password}),
+        )
+        .await
+    }
+
+    /// Registers a user and returns a bearer token for it.
+    pub async fn user_token(&self, email: &str) -> String {
+        let (status, body) = self
+            .register(email, "correct horse battery", "Test User")
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "register {email}: {body}");
+        let (status, body) = self.login(email, "correct horse battery").await;
+        assert_eq!(status, StatusCode::OK, "login {email}: {body}");
+        body["access_token"].as_str().expect("token").to_owned()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Sends the request and reads a JSON body (`Value::Null` when empty).
+pub async fn call(req: reqwest::RequestBuilder) -> (StatusCode, Value) {
+    let res = req.send().await.expect("request reached the app");
+    let status = res.status();
+    let bytes = res.bytes().await.expect("body");
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+    };
+    (status, body)
+}
+
+/// Asserts the API.md error shape and returns the code.
+pub fn error_code(body: &Value) -> &str {
+    assert!(
+        body["detail"].is_string(),
+        "error body has a string detail: {body}"
+    );
+    body["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("error body has a code: {body}"))
+}

@@ -1,0 +1,12 @@
+//! `nolose-tests`: support for the black-box and Lambda-mode tests in
+//! `tests/tests/`.
+//!
+//! - [`pg`]: a fresh PostgreSQL database per test.
+//! - [`app`]: the real local app on a free port, and a small HTTP client.
+//! - [`dynamo`]: DynamoDB on moto, tables created from `infra/template.yaml`.
+//! - [`lambda`]: function-URL events through the real Lambda handlers.
+
+pub mod app;
+pub mod dynamo;
+pub mod lambda;
+pub mod pg;

@@ -1,0 +1,148 @@
+//! What every route shares: health, error shapes for unknown routes and
+//! methods, request ids, CORS and the frontend's header habits.
+
+use nolose_tests::app::{TestApp, call, error_code};
+use reqwest::{Method, StatusCode};
+
+#[tokio::test]
+async fn health_and_readiness_answer() {
+    let app = TestApp::spawn().await;
+    let (status, body) = call(app.request(Method::GET, "/api/health")).await;
+    assert_eq!(
+        (status, body),
+        (StatusCode::OK, serde_json::json!({"status": "ok"}))
+    );
+    let (status, body) = call(app.request(Method::GET, "/api/health/ready")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["checks"]["store"], "ok");
+}
+
+#[tokio::test]
+async fn unknown_paths_are_404_with_or_without_a_token() {
+    let app = TestApp::spawn().await;
+    let token = app.user_token("a@example.com").await;
+    for req in [
+        app.request(Method::GET, "/api/nope"),
+        app.request(Method::GET, "/api/nope").bearer_auth(&token),
+    ] {
+        let (status, body) = call(req).await;
+        assert_eq!(
+            (status, error_code(&body)),
+            (StatusCode::NOT_FOUND, "not_found")
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_known_path_with_the_wrong_method_is_405() {
+    let app = TestApp::spawn().await;
+    let (status, body) = call(app.request(Method::DELETE, "/api/auth/login")).await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
+    );
+}
+
+#[tokio::test]
+async fn request_ids_are_echoed_or_generated() {
+    let app = TestApp::spawn().await;
+    let res = app
+        .request(Method::GET, "/api/health")
+        .header("x-request-id", "abc-123")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.headers()["x-request-id"], "abc-123");
+    let res = app
+        .request(Method::GET, "/api/nope")
+        .send()
+        .await
+        .expect("send");
+    let id = res
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    assert_eq!(id.len(), 36, "a generated uuid even on errors: {id:?}");
+}
+
+#[tokio::test]
+async fn cors_preflight_is_answered_for_any_origin() {
+    let app = TestApp::spawn().await;
+    let res = app
+        .request(Method::OPTIONS, "/api/auth/login")
+        .header("origin", "http://localhost:3000")
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "content-type,authorization",
+        )
+        .send()
+        .await
+        .expect("send");
+    assert!(
+        res.status().is_success(),
+        "preflight status {}",
+        res.status()
+    );
+    assert_eq!(res.headers()["access-control-allow-origin"], "*");
+    assert!(
+        res.headers()
+            .get("access-control-allow-credentials")
+            .is_none(),
+        "no credentials"
+    );
+}
+
+#[tokio::test]
+async fn frontend_headers_and_empty_json_bodies_are_accepted() {
+    let app = TestApp::spawn().await;
+    let token = app.user_token("b@example.com").await;
+    let req = app
+        .request(Method::GET, "/api/auth/me")
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .header("origin", "https://evil.example")
+        .header("x-forwarded-host", "frontend.example")
+        .header("connection", "close");
+    let (status, body) = call(req).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_the_routes_and_docs_are_browsable() {
+    let app = TestApp::spawn().await;
+    let (status, doc) = call(app.request(Method::GET, "/api/openapi.json")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        doc["openapi"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3.1")),
+        "OpenAPI 3.1: {}",
+        doc["openapi"]
+    );
+    for (path, method) in [
+        ("/api/auth/register", "post"),
+        ("/api/auth/login", "post"),
+        ("/api/auth/me", "get"),
+        ("/api/auth/me", "put"),
+        ("/api/health", "get"),
+        ("/api/health/ready", "get"),
+    ] {
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{method} {path} is documented"
+        );
+    }
+    let res = app
+        .request(Method::GET, "/docs")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.expect("html");
+    assert!(
+        html.contains("No Lose API") && html.to_lowercase().contains("scalar"),
+        "the Scalar page with our document"
+    );
+}

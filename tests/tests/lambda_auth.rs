@@ -1,0 +1,129 @@
+//! Auth in Lambda mode: function-URL events through the real `auth` handler
+//! (the router `main` serves, wrapped by `lambda_http::Adapter`) against
+//! DynamoDB on moto.
+
+use std::sync::Arc;
+
+use nolose_shared::AppState;
+use nolose_tests::app::test_config;
+use nolose_tests::lambda::{fixture, invoke};
+
+async fn auth_router() -> axum::Router {
+    let store = nolose_tests::dynamo::fresh_store().await;
+    let state = AppState::new(test_config(), Arc::clone(&store)).expect("state");
+    nolose_auth::router(state)
+}
+
+#[tokio::test]
+async fn register_login_me_and_rename_work_through_function_url_events() {
+    let router = auth_router().await;
+
+    let reg = invoke(router.clone(), &fixture("auth_register.json", &[])).await;
+    assert_eq!(reg.status, 201, "register: {:?}", reg.body);
+    assert_eq!(
+        (reg.body["email"].as_str(), reg.body["name"].as_str()),
+        (Some("ana@example.com"), Some("Ana"))
+    );
+    assert!(
+        reg.body["id"]
+            .as_i64()
+            .is_some_and(|id| id > 0 && id < 1 << 53),
+        "JSON-safe id"
+    );
+    assert_eq!(reg.header("content-type"), Some("application/json"));
+
+    let login = invoke(router.clone(), &fixture("auth_login.json", &[])).await;
+    assert_eq!(login.status, 200, "login: {:?}", login.body);
+    let token = login.body["access_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+
+    let me = invoke(
+        router.clone(),
+        &fixture("auth_me.json", &[("token", &token)]),
+    )
+    .await;
+    assert_eq!(me.status, 200, "me: {:?}", me.body);
+    assert_eq!(me.body["id"], reg.body["id"]);
+    assert_eq!(
+        me.header("x-request-id"),
+        Some("req-lambda-me"),
+        "the request id is echoed"
+    );
+
+    let renamed = invoke(
+        router.clone(),
+        &fixture("auth_rename_query.json", &[("token", &token)]),
+    )
+    .await;
+    assert_eq!(
+        (renamed.status, renamed.body["name"].as_str()),
+        (200, Some("Zoë R")),
+        "{:?}",
+        renamed.body
+    );
+}
+
+#[tokio::test]
+async fn errors_keep_their_shape_through_lambda() {
+    let router = auth_router().await;
+    let unauthorized = invoke(router.clone(), &fixture("auth_me_no_token.json", &[])).await;
+    assert_eq!(
+        (unauthorized.status, unauthorized.body["code"].as_str()),
+        (401, Some("unauthorized"))
+    );
+
+    let weak = invoke(
+        router.clone(),
+        &fixture("auth_register_weak_password.json", &[]),
+    )
+    .await;
+    assert_eq!(
+        (weak.status, weak.body["code"].as_str()),
+        (422, Some("weak_password"))
+    );
+    assert!(weak.body["detail"].is_string());
+
+    invoke(router.clone(), &fixture("auth_register.json", &[])).await;
+    let wrong = invoke(
+        router.clone(),
+        &fixture("auth_login_wrong_password.json", &[]),
+    )
+    .await;
+    assert_eq!(
+        (wrong.status, wrong.body["code"].as_str()),
+        (401, Some("invalid_credentials"))
+    );
+
+    let health = invoke(router, &fixture("health.json", &[])).await;
+    assert_eq!(
+        (health.status, health.body["status"].as_str()),
+        (200, Some("ok"))
+    );
+}
+
+#[tokio::test]
+async fn the_lockout_holds_in_the_shared_table() {
+    let router = auth_router().await;
+    invoke(router.clone(), &fixture("auth_register.json", &[])).await;
+    for _ in 0..10 {
+        let r = invoke(
+            router.clone(),
+            &fixture("auth_login_wrong_password.json", &[]),
+        )
+        .await;
+        assert_eq!(r.status, 401);
+    }
+    let locked = invoke(router, &fixture("auth_login.json", &[])).await;
+    assert_eq!(
+        (locked.status, locked.body["code"].as_str()),
+        (429, Some("too_many_attempts"))
+    );
+    assert!(
+        locked
+            .header("retry-after")
+            .is_some_and(|s| s.parse::<u64>().is_ok()),
+        "Retry-After in seconds"
+    );
+}
