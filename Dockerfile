@@ -4,7 +4,7 @@ FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY . .
 ENV SQLX_OFFLINE=true
-RUN cargo build --release --locked --bin nolose && cp target/release/nolose /nolose
+RUN cargo build --release --locked -p nolose-local --bin nolose && cp target/release/nolose /nolose
 
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates && rm -rf /var/lib/apt/lists/*
