@@ -2,10 +2,13 @@
 //! SQS worker and the local `nolose` server) have in common.
 //!
 //! - [`domain`]: newtypes parsed at the edge (ids, e-mail, names, …).
+//! - [`connection`]: the instance status machine (QR, connecting, open, closed).
 //! - [`config`]: the typed configuration, read from the environment once.
 //! - [`error`]: [`ApiError`](error::ApiError), the one HTTP error type.
+//! - [`evolution`]: the Evolution API gateway port, client and payload parsing.
 //! - [`auth`]: argon2id passwords, HS256 tokens, the `AuthUser` extractor.
 //! - [`store`]: the store port and its adapters (`postgres`, `dynamodb`).
+//! - [`ingest`]: the one insert-if-new path for messages (webhook, sync, send).
 //! - [`http`]: `AppState`, the JSON extractor, and the layers and fallbacks
 //!   every router gets (request ids, CORS, body limits, JSON 404/405).
 //! - `lambda` (feature `lambda`): the shared `main` of every HTTP Lambda.
@@ -15,9 +18,12 @@
 
 pub mod auth;
 pub mod config;
+pub mod connection;
 pub mod domain;
 pub mod error;
+pub mod evolution;
 pub mod http;
+pub mod ingest;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 pub mod store;

@@ -16,8 +16,30 @@ use crate::pg::TestDb;
 pub const SECRET_KEY: &str = "test-secret-key-of-at-least-32-bytes!!";
 
 pub fn test_config() -> Config {
+    config_with(&Setup::default(), "http://127.0.0.1:8000")
+}
+
+/// What a test app talks to besides its database.
+#[derive(Debug, Clone, Default)]
+pub struct Setup {
+    /// Evolution's base URL and global key (an `evosim`); none: nothing listens.
+    pub evolution: Option<(String, String)>,
+    /// The global `WEBHOOK_SECRET` (`?token=`).
+    pub webhook_secret: Option<String>,
+}
+
+/// The configuration of a test app serving at `public_url`.
+pub fn config_with(setup: &Setup, public_url: &str) -> Config {
+    let (evolution_url, evolution_key) = setup
+        .evolution
+        .clone()
+        .unwrap_or_else(|| ("http://127.0.0.1:9".into(), "none".into()));
     Config::from_lookup(|name| match name {
         "SECRET_KEY" => Some(SECRET_KEY.into()),
+        "EVOLUTION_API_URL" => Some(evolution_url.clone()),
+        "EVOLUTION_API_KEY" => Some(evolution_key.clone()),
+        "PUBLIC_URL" => Some(public_url.to_owned()),
+        "WEBHOOK_SECRET" => setup.webhook_secret.clone(),
         _ => None,
     })
     .expect("test config")
@@ -36,19 +58,25 @@ pub struct TestApp {
 impl TestApp {
     /// Spawns the app with a manual clock starting now.
     pub async fn spawn() -> Self {
+        Self::spawn_with(Setup::default()).await
+    }
+
+    /// Spawns the app on a free port (its `PUBLIC_URL`, so Evolution's
+    /// webhooks reach it) against a fresh database.
+    pub async fn spawn_with(setup: Setup) -> Self {
         let db = TestDb::create().await;
         let local = LocalConfig::from_lookup(|n| (n == "DATABASE_URL").then(|| db.url.clone()))
             .expect("local config");
-        let app = nolose_local::build_app(test_config(), &local)
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let app = nolose_local::build_app(config_with(&setup, &base), &local)
             .await
             .expect("build app");
         let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
         let state = app.state.with_clock(Arc::clone(&clock) as Arc<dyn Clock>);
         let router = nolose_local::router(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(nolose_local::serve(listener, router, async move {
             let _ = stopped.await;

@@ -40,6 +40,43 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// Makes the database unreachable for the app, as an outage would: new
+    /// connections are refused and the open ones are killed.
+    pub async fn go_down(&self) {
+        self.admin(&[
+            &format!("ALTER DATABASE {} ALLOW_CONNECTIONS false", self.name),
+            &format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}' AND pid <> pg_backend_pid()",
+                self.name
+            ),
+        ])
+        .await;
+    }
+
+    /// Ends [`go_down`](Self::go_down).
+    pub async fn come_back(&self) {
+        self.admin(&[&format!(
+            "ALTER DATABASE {} ALLOW_CONNECTIONS true",
+            self.name
+        )])
+        .await;
+    }
+
+    async fn admin(&self, statements: &[&str]) {
+        let mut admin = PgConnection::connect(&self.admin_url)
+            .await
+            .expect("admin connection");
+        for sql in statements {
+            // Only our own uuid-named database is spliced in, never input.
+            sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
+                .execute(&mut admin)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        }
+    }
+}
+
 /// `url` with its path replaced by `/name` (query string kept).
 pub fn with_database(url: &str, name: &str) -> String {
     let (base, query) = url

@@ -12,6 +12,7 @@ pub use layers::{CLIENT_BODY_LIMIT, CommonApi, WEBHOOK_BODY_LIMIT, app};
 
 use crate::auth::{PasswordHasher, TokenKeys};
 use crate::config::Config;
+use crate::evolution::{Evolution, HttpEvolution};
 use crate::store::Store;
 use crate::time::{Clock, SystemClock};
 
@@ -21,6 +22,8 @@ use crate::time::{Clock, SystemClock};
 pub struct AppState {
     pub config: Arc<Config>,
     pub store: Arc<dyn Store>,
+    /// Evolution API v2 (the HTTP client; tests point it at `evosim`).
+    pub evolution: Arc<dyn Evolution>,
     pub tokens: TokenKeys,
     pub passwords: PasswordHasher,
     pub clock: Arc<dyn Clock>,
@@ -37,10 +40,12 @@ pub type ReadinessCheck = (
 impl AppState {
     pub fn new(config: Config, store: Arc<dyn Store>) -> anyhow::Result<Self> {
         let tokens = TokenKeys::new(config.secret_key_bytes(), config.access_token_ttl);
+        let evolution: Arc<dyn Evolution> = Arc::new(HttpEvolution::from_config(&config)?);
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
         Ok(Self {
             config: Arc::new(config),
             store,
+            evolution,
             tokens,
             passwords: PasswordHasher::new(cpus)?,
             clock: Arc::new(SystemClock),
@@ -50,6 +55,11 @@ impl AppState {
 
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
+        self
+    }
+
+    pub fn with_evolution(mut self, evolution: Arc<dyn Evolution>) -> Self {
+        self.evolution = evolution;
         self
     }
 

@@ -7,13 +7,18 @@
 //! or `()`); the macro expands to one `#[tokio::test]` per case so that a
 //! failure names it.
 
+pub mod contacts;
+pub mod instances;
+pub mod messages;
 pub mod throttle;
 pub mod users;
 
+use std::sync::Arc;
+
 use chrono::{DateTime, TimeZone, Utc};
 
-use crate::domain::{Email, UserName};
-use crate::store::NewUser;
+use crate::domain::{Email, Jid, MessageStatus, MessageType, UserId, UserName};
+use crate::store::{ContactId, ContactUpsert, NewMessage, NewUser, Store};
 
 /// A fixed instant, so that window arithmetic in the cases is exact.
 pub fn t0() -> DateTime<Utc> {
@@ -32,6 +37,48 @@ pub fn new_user(address: &str, name: &str) -> NewUser {
         name: UserName::parse(name).unwrap_or_else(|e| panic!("test name {name:?}: {e}")),
         password_hash: format!("$argon2id$v=19$m=19456,t=2,p=1$fake${address}"),
         created_at: t0(),
+    }
+}
+
+/// A fresh user (rows of other families hang off users).
+pub async fn user(store: &Arc<dyn Store>, tag: &str) -> UserId {
+    store
+        .create_user(new_user(&format!("{tag}@example.com"), tag))
+        .await
+        .expect("create user")
+        .id
+}
+
+pub fn jid(s: &str) -> Jid {
+    Jid::parse(s).unwrap_or_else(|e| panic!("test jid {s:?}: {e}"))
+}
+
+/// An upsert of `jid` that sets nothing else.
+pub fn upsert(j: &str) -> ContactUpsert {
+    ContactUpsert {
+        jid: jid(j),
+        lid: None,
+        name: None,
+        profile_name: None,
+        now: t0(),
+    }
+}
+
+/// A text message `seconds` after [`t0`]; inbound ones are `received`,
+/// outbound ones `sent`.
+pub fn message(contact: ContactId, key: &str, outbound: bool, seconds: i64) -> NewMessage {
+    NewMessage {
+        contact_id: contact,
+        key_id: key.to_owned(),
+        is_outbound: outbound,
+        message_type: MessageType::Text,
+        content: Some(format!("text {key}")),
+        status: if outbound {
+            MessageStatus::Sent
+        } else {
+            MessageStatus::Received
+        },
+        timestamp: t0() + chrono::Duration::seconds(seconds),
     }
 }
 
@@ -56,6 +103,30 @@ macro_rules! store_conformance {
             throttle::clearing_forgets_the_failures,
             throttle::windows_are_per_email,
             users::ping_answers,
+            instances::create_instance_is_idempotent_and_keeps_the_first_secret,
+            instances::an_unknown_instance_is_absent,
+            instances::saving_round_trips_every_state_field,
+            instances::a_save_from_a_stale_read_conflicts,
+            instances::of_concurrent_saves_from_one_read_exactly_one_wins,
+            instances::saving_an_instance_that_does_not_exist_is_not_found,
+            contacts::upsert_creates_then_updates_without_erasing,
+            contacts::contacts_belong_to_their_user,
+            contacts::a_remembered_lid_finds_the_contact,
+            contacts::concurrent_upserts_of_one_jid_make_one_contact,
+            contacts::contacts_page_in_creation_order_and_count_them_all,
+            contacts::one_conversation_per_contact_whose_last_message_only_moves_forward,
+            contacts::conversations_page_most_recent_first,
+            messages::a_message_is_stored_once,
+            messages::concurrent_duplicates_store_one_row,
+            messages::a_batch_skips_stored_and_repeated_keys,
+            messages::dedup_is_per_user,
+            messages::outbound_status_only_moves_forward,
+            messages::inbound_messages_take_only_read_played_and_deleted,
+            messages::an_update_before_its_message_waits_for_it,
+            messages::a_stashed_update_for_an_inbound_message_follows_inbound_rules,
+            messages::messages_of_a_contact_page_newest_first,
+            messages::messages_of_a_user_page_newest_first_and_filter_by_contact,
+            messages::stats_count_what_the_user_has,
         );
     };
     (@cases $make:expr; $($module:ident :: $case:ident),* $(,)?) => {

@@ -18,6 +18,7 @@
 mod errors;
 pub mod ids;
 mod keys;
+mod stub;
 mod throttle;
 mod user_item;
 mod users;

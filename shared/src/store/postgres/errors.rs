@@ -22,10 +22,11 @@ pub(super) fn map_err(e: sqlx::Error) -> StoreError {
 /// Connection exceptions (08), insufficient resources (53), operator
 /// intervention such as a shutdown or a cancelled statement (57), a revoked
 /// connect right (42501 on connect is `Database`, but arrives as 28000/3D000
-/// families at login time), serialization failures and deadlocks (40).
+/// families at login time), a database closed to connections (55000,
+/// `ALLOW_CONNECTIONS false`), serialization failures and deadlocks (40).
 fn transient_sqlstate(code: &str) -> bool {
     ["08", "53", "57", "40"]
         .iter()
         .any(|class| code.starts_with(class))
-        || matches!(code, "28000" | "28P01" | "3D000" | "42501")
+        || matches!(code, "28000" | "28P01" | "3D000" | "42501" | "55000")
 }

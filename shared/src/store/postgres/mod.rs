@@ -2,6 +2,7 @@
 //! applied at start, every operation bounded by [`OPERATION_TIMEOUT`].
 
 mod errors;
+mod stub;
 mod throttle;
 mod users;
 
