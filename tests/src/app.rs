@@ -52,7 +52,7 @@ pub struct TestApp {
     pub store: PgStore,
     pub clock: Arc<ManualClock>,
     stop: Option<oneshot::Sender<()>>,
-    _db: TestDb,
+    pub db: TestDb,
 }
 
 impl TestApp {
@@ -89,7 +89,7 @@ impl TestApp {
             store: app.store,
             clock,
             stop: Some(stop),
-            _db: db,
+            db,
         }
     }
 
