@@ -8,6 +8,7 @@
 //! - [`evolution`]: the Evolution API gateway port, client and payload parsing.
 //! - [`auth`]: argon2id passwords, HS256 tokens, the `AuthUser` extractor.
 //! - [`store`]: the store port and its adapters (`postgres`, `dynamodb`).
+//! - [`secrets`]: webhook secrets remembered per user (they never change).
 //! - [`ingest`]: the one insert-if-new path for messages (webhook, sync, send).
 //! - [`http`]: `AppState`, the JSON extractor, and the layers and fallbacks
 //!   every router gets (request ids, CORS, body limits, JSON 404/405).
@@ -26,6 +27,7 @@ pub mod http;
 pub mod ingest;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+pub mod secrets;
 pub mod store;
 pub mod telemetry;
 pub mod time;

@@ -5,12 +5,13 @@
 //! so without the global token it is a 401 (nothing to learn about which
 //! instances exist); with the global token it is a 404.
 
+use std::sync::Arc;
+
 use axum::body::Body;
 use axum::http::HeaderMap;
-use nolose_shared::domain::InstanceName;
+use nolose_shared::domain::{InstanceName, UserId};
 use nolose_shared::evolution::events::{Envelope, parse_envelope};
 use nolose_shared::http::WEBHOOK_BODY_LIMIT;
-use nolose_shared::store::Instance;
 use nolose_shared::{ApiError, AppState};
 use secrecy::ExposeSecret;
 use subtle::ConstantTimeEq;
@@ -32,26 +33,37 @@ pub async fn read_envelope(body: Body) -> Result<Envelope, ApiError> {
         .map_err(|e| ApiError::BadRequest(format!("webhook envelope: {e}").into()))
 }
 
-/// The instance the envelope names, if the caller may post for it.
+/// The secret of the user's instance, if it exists (remembered after the
+/// first read: it never changes).
+async fn instance_secret(state: &AppState, user: UserId) -> Result<Option<Arc<str>>, ApiError> {
+    if let Some(secret) = state.webhook_secrets.get(user) {
+        return Ok(Some(secret));
+    }
+    let instance = state.store.instance_by_user(user).await?;
+    Ok(instance.map(|i| state.webhook_secrets.remember(user, &i.webhook_secret)))
+}
+
+/// The user whose instance the envelope names, if the caller may post for it.
 pub async fn authorise(
     state: &AppState,
     envelope: &Envelope,
     headers: &HeaderMap,
     token: Option<&str>,
-) -> Result<Instance, ApiError> {
+) -> Result<UserId, ApiError> {
     let global_ok = match (state.config.webhook_secret.as_ref(), token) {
         (Some(secret), Some(token)) => same(secret.expose_secret(), token),
         _ => false,
     };
-    let instance = match InstanceName::parse(&envelope.instance).and_then(|n| n.user_id()) {
-        Some(user) => state.store.instance_by_user(user).await?,
+    let user = InstanceName::parse(&envelope.instance).and_then(|n| n.user_id());
+    let secret = match user {
+        Some(user) => instance_secret(state, user).await?,
         None => None,
     };
     let header = headers.get(SECRET_HEADER).and_then(|v| v.to_str().ok());
-    let own_ok = matches!((&instance, header), (Some(i), Some(h)) if same(&i.webhook_secret, h));
-    match instance {
-        Some(i) if own_ok || global_ok => Ok(i),
-        None if global_ok => Err(ApiError::NotFound {
+    let own_ok = matches!((&secret, header), (Some(s), Some(h)) if same(s, h));
+    match (user, secret) {
+        (Some(user), Some(_)) if own_ok || global_ok => Ok(user),
+        (_, None) if global_ok => Err(ApiError::NotFound {
             code: "instance_not_found",
             detail: "Unknown instance".into(),
         }),

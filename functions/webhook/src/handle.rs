@@ -7,17 +7,18 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use nolose_shared::connection::{ConnectionChange, apply, update_instance};
-use nolose_shared::domain::{JidKind, MessageStatus};
+use nolose_shared::domain::{JidKind, MessageStatus, UserId};
 use nolose_shared::error::ErrorBody;
 use nolose_shared::evolution::events::{
     ConnectionState, ContactInfo, WebhookEvent, interpret, normalise_event_name,
 };
 use nolose_shared::http::ApiQuery;
 use nolose_shared::ingest::ingest_messages;
-use nolose_shared::store::{ContactUpsert, Instance};
+use nolose_shared::store::ContactUpsert;
 use nolose_shared::{ApiError, AppState};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tracing::Instrument;
 
 use crate::guard;
 
@@ -72,20 +73,20 @@ async fn process(
             .map(normalise_event_name)
             .unwrap_or_default();
     }
-    let instance = guard::authorise(state, &envelope, headers, token.as_deref()).await?;
-    let span = tracing::info_span!("webhook", event = %envelope.event, user_id = %instance.user_id);
-    let _enter = span.enter();
-    let outcome = dispatch(state, &instance, interpret(&envelope, state.clock.now())).await?;
+    let user = guard::authorise(state, &envelope, headers, token.as_deref()).await?;
+    let outcome = dispatch(state, user, interpret(&envelope, state.clock.now()))
+        .instrument(tracing::info_span!("webhook", event = %envelope.event, user_id = %user))
+        .await?;
     tracing::debug!(outcome, "webhook handled");
     Ok(Json(json!({ "status": outcome })))
 }
 
 async fn dispatch(
     state: &AppState,
-    instance: &Instance,
+    user: UserId,
     event: WebhookEvent,
 ) -> Result<&'static str, ApiError> {
-    let (store, user, now) = (state.store.as_ref(), instance.user_id, state.clock.now());
+    let (store, now) = (state.store.as_ref(), state.clock.now());
     match event {
         WebhookEvent::Messages(messages) => {
             let done = ingest_messages(store, user, &messages).await?;
@@ -118,7 +119,7 @@ async fn dispatch(
                 ConnectionState::Connecting => ConnectionChange::Connecting,
                 ConnectionState::Close | ConnectionState::Refused => ConnectionChange::Closed,
             };
-            change_connection(state, instance, change).await
+            change_connection(state, user, change).await
         }
         WebhookEvent::QrUpdated {
             base64: Some(base64),
@@ -126,7 +127,7 @@ async fn dispatch(
         } => {
             change_connection(
                 state,
-                instance,
+                user,
                 ConnectionChange::Qr {
                     base64,
                     pairing_code,
@@ -135,10 +136,8 @@ async fn dispatch(
             .await
         }
         WebhookEvent::QrUpdated { base64: None, .. } => Ok("ignored"),
-        WebhookEvent::LoggedOut => {
-            change_connection(state, instance, ConnectionChange::Closed).await
-        }
-        WebhookEvent::Contacts(contacts) => upsert_contacts(state, instance, contacts).await,
+        WebhookEvent::LoggedOut => change_connection(state, user, ConnectionChange::Closed).await,
+        WebhookEvent::Contacts(contacts) => upsert_contacts(state, user, contacts).await,
         WebhookEvent::Chats(jids) => {
             let mut any = false;
             for jid in jids.into_iter().filter(|j| j.is_person()) {
@@ -166,14 +165,11 @@ async fn dispatch(
 
 async fn change_connection(
     state: &AppState,
-    instance: &Instance,
+    user: UserId,
     change: ConnectionChange,
 ) -> Result<&'static str, ApiError> {
     let now = state.clock.now();
-    update_instance(state.store.as_ref(), instance.user_id, |i| {
-        apply(i, &change, now)
-    })
-    .await?;
+    update_instance(state.store.as_ref(), user, |i| apply(i, &change, now)).await?;
     Ok("ok")
 }
 
@@ -182,10 +178,10 @@ async fn change_connection(
 /// `@lid` already remembered on a phone contact updates that contact.
 async fn upsert_contacts(
     state: &AppState,
-    instance: &Instance,
+    user: UserId,
     contacts: Vec<ContactInfo>,
 ) -> Result<&'static str, ApiError> {
-    let (store, user, now) = (state.store.as_ref(), instance.user_id, state.clock.now());
+    let (store, now) = (state.store.as_ref(), state.clock.now());
     let mut any = false;
     for c in contacts.into_iter().filter(|c| c.jid.is_person()) {
         let jid = match c.jid.kind() {

@@ -13,6 +13,7 @@ pub use layers::{CLIENT_BODY_LIMIT, CommonApi, WEBHOOK_BODY_LIMIT, app};
 use crate::auth::{PasswordHasher, TokenKeys};
 use crate::config::Config;
 use crate::evolution::{Evolution, HttpEvolution};
+use crate::secrets::SecretCache;
 use crate::store::Store;
 use crate::time::{Clock, SystemClock};
 
@@ -24,6 +25,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// Evolution API v2 (the HTTP client; tests point it at `evosim`).
     pub evolution: Arc<dyn Evolution>,
+    /// Per-instance webhook secrets already read from the store.
+    pub webhook_secrets: Arc<SecretCache>,
     pub tokens: TokenKeys,
     pub passwords: PasswordHasher,
     pub clock: Arc<dyn Clock>,
@@ -46,6 +49,7 @@ impl AppState {
             config: Arc::new(config),
             store,
             evolution,
+            webhook_secrets: Arc::default(),
             tokens,
             passwords: PasswordHasher::new(cpus)?,
             clock: Arc::new(SystemClock),
