@@ -263,6 +263,54 @@ pub async fn an_update_before_its_message_waits_for_it(store: Arc<dyn Store>) {
     );
 }
 
+/// An update and the insert of its message race, for many keys at once:
+/// whichever lands first, the update ends up on the message. (A store that
+/// checks for the message and stashes while the insert checks for a stash
+/// can have each miss the other, and the update is lost.)
+pub async fn an_update_racing_the_insert_of_its_message_is_never_lost(store: Arc<dyn Store>) {
+    let u = user(&store, "m12").await;
+    let c = contact(&store, u, 16).await;
+    let keys: Vec<String> = (0..24).map(|i| format!("RACE-{i}")).collect();
+    let start = Arc::new(tokio::sync::Barrier::new(keys.len() * 2));
+    let mut tasks = Vec::new();
+    for (i, key) in keys.iter().enumerate() {
+        let update = {
+            let (store, start, key) = (Arc::clone(&store), Arc::clone(&start), key.clone());
+            tokio::spawn(async move {
+                start.wait().await;
+                store.advance_status(u, &key, Read, t0()).await.map(|_| ())
+            })
+        };
+        let insert = {
+            let (store, start, key) = (Arc::clone(&store), Arc::clone(&start), key.clone());
+            tokio::spawn(async move {
+                start.wait().await;
+                let mut m = message(c, &key, true, 0);
+                m.status = Sent;
+                store.insert_messages(u, &[m]).await.map(|_| ())
+            })
+        };
+        // Alternate which call is spawned first, so both orders are tried.
+        if i % 2 == 0 {
+            tasks.extend([update, insert]);
+        } else {
+            tasks.extend([insert, update]);
+        }
+    }
+    for result in futures::future::join_all(tasks).await {
+        result.expect("task").expect("store call");
+    }
+    let stored = store.messages_by_user(u, ALL, None).await.expect("list");
+    for key in &keys {
+        let status = stored.iter().find(|m| &m.key_id == key).map(|m| m.status);
+        assert_eq!(
+            status,
+            Some(Read),
+            "the update of {key} was lost in the race"
+        );
+    }
+}
+
 pub async fn a_stashed_update_for_an_inbound_message_follows_inbound_rules(store: Arc<dyn Store>) {
     let u = user(&store, "m8").await;
     let c = contact(&store, u, 8).await;

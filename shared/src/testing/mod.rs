@@ -123,6 +123,7 @@ macro_rules! store_conformance {
             messages::outbound_status_only_moves_forward,
             messages::inbound_messages_take_only_read_played_and_deleted,
             messages::an_update_before_its_message_waits_for_it,
+            messages::an_update_racing_the_insert_of_its_message_is_never_lost,
             messages::a_stashed_update_for_an_inbound_message_follows_inbound_rules,
             messages::messages_of_a_contact_page_newest_first,
             messages::messages_of_a_user_page_newest_first_and_filter_by_contact,

@@ -1,8 +1,11 @@
 //! PostgreSQL adapter (local mode): sqlx, migrations in `shared/migrations`
 //! applied at start, every operation bounded by [`OPERATION_TIMEOUT`].
 
+mod contacts;
 mod errors;
-mod stub;
+mod instances;
+mod messages;
+mod status;
 mod throttle;
 mod users;
 
@@ -14,7 +17,7 @@ use sqlx::migrate::MigrateDatabase;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres};
 
-use super::{OPERATION_TIMEOUT, Store, StoreResult};
+use super::{OPERATION_TIMEOUT, Store, StoreError, StoreResult};
 use errors::map_err;
 
 #[derive(Debug, Clone)]
@@ -77,4 +80,17 @@ impl Store for PgStore {
             .map_err(map_err)?;
         Ok(())
     }
+}
+
+/// Bounds a whole operation, every statement of a transaction included, by
+/// [`OPERATION_TIMEOUT`]: `statement_timeout` covers one statement at a time,
+/// and a server that went silent answers nothing at all.
+async fn bounded<T>(op: impl Future<Output = StoreResult<T>>) -> StoreResult<T> {
+    tokio::time::timeout(OPERATION_TIMEOUT, op)
+        .await
+        .unwrap_or_else(|_| {
+            Err(StoreError::Unavailable(anyhow::anyhow!(
+                "no answer from PostgreSQL within {OPERATION_TIMEOUT:?}"
+            )))
+        })
 }

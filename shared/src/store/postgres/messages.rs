@@ -1,0 +1,278 @@
+//! PostgreSQL: messages stored once per (user, key id), pages newest first,
+//! and stats from index-only counts. The status ladder and its stash are in
+//! [`status`](super::status).
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::errors::map_err;
+use super::status::{lock_keys, set_statuses};
+use super::{PgStore, bounded};
+use crate::domain::{MessageStatus, MessageType, UserId};
+use crate::store::{
+    ContactId, Inserted, Message, MessageId, MessageStore, NewMessage, Page, Stats, StatusOutcome,
+    StoreError, StoreResult,
+};
+
+#[derive(sqlx::FromRow)]
+pub(super) struct MessageRow {
+    id: i64,
+    contact_id: i64,
+    key_id: String,
+    is_outbound: bool,
+    message_type: String,
+    content: Option<String>,
+    status: String,
+    timestamp: DateTime<Utc>,
+}
+
+impl From<MessageRow> for Message {
+    fn from(r: MessageRow) -> Self {
+        Self {
+            id: MessageId::new(r.id),
+            contact_id: ContactId::new(r.contact_id),
+            key_id: r.key_id,
+            is_outbound: r.is_outbound,
+            message_type: MessageType::from_db(&r.message_type),
+            content: r.content,
+            status: MessageStatus::from_db(&r.status),
+            timestamp: r.timestamp,
+        }
+    }
+}
+
+/// One row per distinct key of a batch: the stored message, whether this
+/// statement stored it, and the stashed status it took out of the stash.
+#[derive(sqlx::FromRow)]
+struct BatchRow {
+    #[sqlx(flatten)]
+    message: MessageRow,
+    new: bool,
+    stashed: Option<String>,
+}
+
+macro_rules! columns {
+    () => {
+        "id, contact_id, key_id, is_outbound, message_type, content, status, timestamp"
+    };
+}
+
+/// The whole batch in one statement over parallel arrays: the first
+/// occurrence of a key is inserted (in input order, so ids follow it), a
+/// stored key is skipped by the unique index, the stash of each new key is
+/// taken out, and the rows stored before this statement are read back. Run
+/// under the key locks, so no concurrent insert of these keys is in flight.
+const INSERT_BATCH: &str = concat!(
+    "WITH input AS (
+       SELECT * FROM unnest($2::bigint[], $3::text[], $4::bool[], $5::text[], $6::text[],
+                            $7::text[], $8::timestamptz[])
+         WITH ORDINALITY AS i(contact_id, key_id, is_outbound, message_type, content,
+                             status, timestamp, ord)),
+     firsts AS (SELECT DISTINCT ON (key_id) * FROM input ORDER BY key_id, ord),
+     inserted AS (
+       INSERT INTO messages (user_id, contact_id, key_id, is_outbound, message_type,
+                             content, status, timestamp)
+       SELECT $1, contact_id, key_id, is_outbound, message_type, content, status, timestamp
+       FROM firsts ORDER BY ord
+       ON CONFLICT (user_id, key_id) DO NOTHING
+       RETURNING ",
+    columns!(),
+    "),
+     taken AS (
+       DELETE FROM status_stash s USING inserted
+       WHERE s.user_id = $1 AND s.key_id = inserted.key_id
+       RETURNING s.key_id, s.status)
+     SELECT inserted.*, true AS new, taken.status AS stashed
+     FROM inserted LEFT JOIN taken USING (key_id)
+     UNION ALL
+     SELECT ",
+    columns!(),
+    ", false, NULL FROM messages
+     WHERE user_id = $1 AND key_id IN (SELECT key_id FROM firsts)"
+);
+
+#[async_trait]
+impl MessageStore for PgStore {
+    #[tracing::instrument(skip_all, fields(user_id = %user, count = messages.len()))]
+    async fn insert_messages(
+        &self,
+        user: UserId,
+        messages: &[NewMessage],
+    ) -> StoreResult<Vec<Inserted>> {
+        if messages.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys = column(messages, |m| m.key_id.as_str());
+        bounded(async {
+            let mut tx = self.pool.begin().await.map_err(map_err)?;
+            lock_keys(&mut tx, user, &keys).await?;
+            let rows: Vec<BatchRow> = sqlx::query_as(INSERT_BATCH)
+                .bind(user.get())
+                .bind(column(messages, |m| m.contact_id.get()))
+                .bind(&keys)
+                .bind(column(messages, |m| m.is_outbound))
+                .bind(column(messages, |m| m.message_type.as_str()))
+                .bind(column(messages, |m| m.content.as_deref()))
+                .bind(column(messages, |m| m.status.as_str()))
+                .bind(column(messages, |m| m.timestamp))
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(map_err)?;
+            let mut stored = HashMap::with_capacity(rows.len());
+            let (mut moved_ids, mut moved_to) = (Vec::new(), Vec::new());
+            for row in rows {
+                let mut message = Message::from(row.message);
+                let stashed = row.stashed.as_deref().map(MessageStatus::from_db);
+                if let Some(next) =
+                    stashed.and_then(|s| message.status.advance(s, !message.is_outbound))
+                {
+                    message.status = next;
+                    moved_ids.push(message.id.get());
+                    moved_to.push(next.as_str());
+                }
+                stored.insert(message.key_id.clone(), (message, row.new));
+            }
+            if !moved_ids.is_empty() {
+                set_statuses(&mut tx, &moved_ids, &moved_to).await?;
+            }
+            tx.commit().await.map_err(map_err)?;
+            in_input_order(messages, stored)
+        })
+        .await
+    }
+
+    async fn advance_status(
+        &self,
+        user: UserId,
+        key_id: &str,
+        status: MessageStatus,
+        now: DateTime<Utc>,
+    ) -> StoreResult<StatusOutcome> {
+        self.advance_or_stash(user, key_id, status, now).await
+    }
+
+    #[tracing::instrument(skip_all, fields(user_id = %user, contact_id = %contact))]
+    async fn messages_by_contact(
+        &self,
+        user: UserId,
+        contact: ContactId,
+        page: Page,
+        before: Option<MessageId>,
+    ) -> StoreResult<Vec<Message>> {
+        const FIRST: &str = concat!(
+            "SELECT ",
+            columns!(),
+            " FROM messages WHERE user_id = $1 AND contact_id = $2
+             ORDER BY timestamp DESC, id DESC OFFSET $3 LIMIT $4"
+        );
+        // An unknown `before` compares with NULLs and yields an empty page.
+        const AFTER: &str = concat!(
+            "SELECT ",
+            columns!(),
+            " FROM messages WHERE user_id = $1 AND contact_id = $2
+               AND (timestamp, id) < (SELECT timestamp, id FROM messages
+                                      WHERE user_id = $1 AND id = $5)
+             ORDER BY timestamp DESC, id DESC OFFSET $3 LIMIT $4"
+        );
+        let query = sqlx::query_as(if before.is_some() { AFTER } else { FIRST })
+            .bind(user.get())
+            .bind(contact.get())
+            .bind(i64::from(page.skip))
+            .bind(i64::from(page.limit));
+        let query = match before {
+            Some(id) => query.bind(id.get()),
+            None => query,
+        };
+        self.fetch_messages(query).await
+    }
+
+    #[tracing::instrument(skip_all, fields(user_id = %user))]
+    async fn messages_by_user(
+        &self,
+        user: UserId,
+        page: Page,
+        contact: Option<ContactId>,
+    ) -> StoreResult<Vec<Message>> {
+        if let Some(contact) = contact {
+            return self.messages_by_contact(user, contact, page, None).await;
+        }
+        let sql = concat!(
+            "SELECT ",
+            columns!(),
+            " FROM messages WHERE user_id = $1
+             ORDER BY timestamp DESC, id DESC OFFSET $2 LIMIT $3"
+        );
+        let query = sqlx::query_as(sql)
+            .bind(user.get())
+            .bind(i64::from(page.skip))
+            .bind(i64::from(page.limit));
+        self.fetch_messages(query).await
+    }
+
+    /// Counts over the indexes that lead with `user_id` (no counter row that
+    /// every insert of a user would queue on).
+    #[tracing::instrument(skip_all, fields(user_id = %user))]
+    async fn stats(&self, user: UserId) -> StoreResult<Stats> {
+        let sql = "SELECT count(*), count(*) FILTER (WHERE is_outbound),
+                     (SELECT count(*) FROM contacts WHERE user_id = $1),
+                     (SELECT count(*) FROM conversations WHERE user_id = $1)
+                   FROM messages WHERE user_id = $1";
+        bounded(async {
+            let (messages, outbound, contacts, conversations): (i64, i64, i64, i64) =
+                sqlx::query_as(sql)
+                    .bind(user.get())
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+            let n = |v: i64| v.max(0) as u64;
+            Ok(Stats {
+                total_messages: n(messages),
+                total_contacts: n(contacts),
+                total_conversations: n(conversations),
+                inbound_messages: n(messages - outbound),
+                outbound_messages: n(outbound),
+            })
+        })
+        .await
+    }
+}
+
+impl PgStore {
+    async fn fetch_messages(
+        &self,
+        query: sqlx::query::QueryAs<'_, sqlx::Postgres, MessageRow, sqlx::postgres::PgArguments>,
+    ) -> StoreResult<Vec<Message>> {
+        bounded(async {
+            let rows = query.fetch_all(&self.pool).await.map_err(map_err)?;
+            Ok(rows.into_iter().map(Message::from).collect())
+        })
+        .await
+    }
+}
+
+/// One field of every message, as the parallel array `unnest` takes.
+fn column<'a, T>(messages: &'a [NewMessage], field: impl Fn(&'a NewMessage) -> T) -> Vec<T> {
+    messages.iter().map(field).collect()
+}
+
+/// One [`Inserted`] per input, in order: a key repeated within the batch is
+/// new only at its first occurrence.
+fn in_input_order(
+    messages: &[NewMessage],
+    mut stored: HashMap<String, (Message, bool)>,
+) -> StoreResult<Vec<Inserted>> {
+    messages
+        .iter()
+        .map(|m| {
+            let (message, new) = stored.get_mut(&m.key_id).ok_or_else(|| {
+                StoreError::Backend(anyhow::anyhow!("key {} neither stored nor found", m.key_id))
+            })?;
+            Ok(Inserted {
+                message: message.clone(),
+                new: std::mem::take(new),
+            })
+        })
+        .collect()
+}
