@@ -45,3 +45,60 @@ mod outage {
         assert!(stored[0].new, "the retry stores the message once");
     }
 }
+
+mod idempotency_sweep {
+    use nolose_shared::store::{Fingerprint, IdempotencyKey, Reservation};
+    use nolose_shared::testing::{t0, user};
+    use sqlx::Connection;
+
+    /// Expired keys already count as absent (the conformance suite); here,
+    /// they are also deleted as later reservations come by, so the table
+    /// holds about a day of keys, not every key ever used.
+    #[tokio::test]
+    async fn reservations_sweep_expired_keys_of_every_user() {
+        let (store, db) = nolose_tests::pg::fresh_store().await;
+        let (a, b) = (user(&store, "sweep-a").await, user(&store, "sweep-b").await);
+        let fp = Fingerprint::of(&["5511988887777", "Hi"]);
+        for (u, raw) in [(a, "done"), (a, "abandoned"), (b, "other-user")] {
+            let found = store
+                .reserve_idempotency_key(u, &IdempotencyKey::parse(raw).expect("key"), &fp, t0())
+                .await
+                .expect("reserve");
+            if let (Reservation::Reserved(lease), "done") = (found, raw) {
+                let body = serde_json::json!({"success": true, "message_id": "X"});
+                store
+                    .complete_idempotency_key(
+                        u,
+                        &IdempotencyKey::parse(raw).expect("key"),
+                        &lease,
+                        &body,
+                        t0(),
+                    )
+                    .await
+                    .expect("complete");
+            }
+        }
+        let count = || async {
+            let mut conn = sqlx::PgConnection::connect(&db.url).await.expect("connect");
+            let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM idempotency_keys")
+                .fetch_one(&mut conn)
+                .await
+                .expect("count");
+            n
+        };
+        assert_eq!(count().await, 3);
+
+        let next_day = t0() + chrono::Duration::hours(25);
+        store
+            .reserve_idempotency_key(
+                a,
+                &IdempotencyKey::parse("new").expect("key"),
+                &fp,
+                next_day,
+            )
+            .await
+            .expect("reserve");
+
+        assert_eq!(count().await, 1, "only the new reservation is left");
+    }
+}

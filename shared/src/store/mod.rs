@@ -17,10 +17,15 @@ use crate::domain::{
 
 #[cfg(feature = "dynamodb")]
 pub mod dynamo;
+mod idempotency;
 mod model;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 
+pub use idempotency::{
+    Fingerprint, IDEMPOTENCY_LEASE, IDEMPOTENCY_TTL, IdempotencyKey, IdempotencyStore, LeaseToken,
+    Reservation,
+};
 pub use model::{
     ConnectionStatus, Contact, ContactId, ContactUpsert, Conversation, ConversationId, Inserted,
     Instance, Message, MessageId, NewMessage, Page, Stats, StatusOutcome,
@@ -195,7 +200,15 @@ pub trait MessageStore: Send + Sync {
 
 #[async_trait]
 pub trait Store:
-    UserStore + LoginThrottleStore + InstanceStore + ContactStore + MessageStore + Send + Sync + 'static
+    UserStore
+    + LoginThrottleStore
+    + InstanceStore
+    + ContactStore
+    + MessageStore
+    + IdempotencyStore
+    + Send
+    + Sync
+    + 'static
 {
     /// Answers when the store is reachable (readiness probe).
     async fn ping(&self) -> StoreResult<()>;

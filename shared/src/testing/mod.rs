@@ -8,6 +8,7 @@
 //! failure names it.
 
 pub mod contacts;
+pub mod idempotency;
 pub mod instances;
 pub mod messages;
 pub mod throttle;
@@ -128,6 +129,15 @@ macro_rules! store_conformance {
             messages::messages_of_a_contact_page_newest_first,
             messages::messages_of_a_user_page_newest_first_and_filter_by_contact,
             messages::stats_count_what_the_user_has,
+            idempotency::a_completed_key_replays_its_response,
+            idempotency::a_running_reservation_is_in_progress_for_the_same_body,
+            idempotency::a_key_used_with_another_body_is_reused,
+            idempotency::a_released_key_is_free_again,
+            idempotency::concurrent_reservations_of_one_key_have_one_winner,
+            idempotency::a_completed_key_expires_after_24_hours,
+            idempotency::an_abandoned_reservation_frees_the_key_after_its_lease,
+            idempotency::a_completed_key_cannot_be_completed_or_released_again,
+            idempotency::keys_are_per_user,
         );
     };
     (@cases $make:expr; $($module:ident :: $case:ident),* $(,)?) => {

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::domain::{Email, UserId};
+use crate::store::IdempotencyKey;
 
 /// One item's attributes, as the SDK takes and returns them.
 pub(super) type Item = HashMap<String, AttributeValue>;
@@ -36,6 +37,11 @@ pub(super) fn email_pk(email: &Email) -> String {
 
 pub(super) fn throttle_pk(email: &Email) -> String {
     format!("THROTTLE#{}", email.as_str())
+}
+
+/// The sort key of an idempotency key (`PK = USER#<uid>`).
+pub(super) fn idempotency_sk(key: &IdempotencyKey) -> String {
+    format!("IDEM#{}", key.as_str())
 }
 
 /// The primary key attributes of one item.
@@ -70,6 +76,8 @@ mod tests {
         assert_eq!(user_pk(UserId::new(42)), "USER#42");
         assert_eq!(email_pk(&email), "EMAIL#ana@example.com");
         assert_eq!(throttle_pk(&email), "THROTTLE#ana@example.com");
+        let idem = IdempotencyKey::parse("order-17").expect("valid key");
+        assert_eq!(idempotency_sk(&idem), "IDEM#order-17");
         let k = key(user_pk(UserId::new(7)), PROFILE);
         assert_eq!(k.get("PK"), Some(&s("USER#7")));
         assert_eq!(k.get("SK"), Some(&s("PROFILE")));

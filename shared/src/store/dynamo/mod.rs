@@ -16,6 +16,7 @@
 //! not give.
 
 mod errors;
+mod idempotency;
 pub mod ids;
 mod keys;
 mod stub;

@@ -3,6 +3,7 @@
 
 mod contacts;
 mod errors;
+mod idempotency;
 mod instances;
 mod messages;
 mod status;
