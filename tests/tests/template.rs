@@ -167,3 +167,22 @@ fn the_table_matches_the_single_table_design() {
         .collect();
     assert_eq!(keys, vec![Value::from("PK"), Value::from("SK")]);
 }
+
+#[test]
+fn the_send_function_outlasts_a_send_and_a_waiting_duplicate() {
+    let t = template();
+    let send = &t["Resources"]["SendFunction"];
+    assert_eq!(send["Metadata"]["BuildProperties"]["Binary"], "send");
+    let timeout = send["Properties"]["Timeout"].as_u64().unwrap_or_default();
+    let evolution = nolose_shared::evolution::client::Timeouts::default().request;
+    let waiting = nolose_send::Patience::default().0;
+    let store = nolose_shared::store::OPERATION_TIMEOUT;
+    assert!(
+        timeout >= (evolution.max(waiting) + 2 * store).as_secs(),
+        "Timeout {timeout} s leaves no room for Evolution's {evolution:?} or the wait of {waiting:?}"
+    );
+    assert!(
+        t["Outputs"]["SendUrl"].is_mapping(),
+        "the send function's URL is an output"
+    );
+}
