@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::domain::{Email, UserId};
-use crate::store::IdempotencyKey;
 
 /// One item's attributes, as the SDK takes and returns them.
 pub(super) type Item = HashMap<String, AttributeValue>;
@@ -39,11 +38,6 @@ pub(super) fn throttle_pk(email: &Email) -> String {
     format!("THROTTLE#{}", email.as_str())
 }
 
-/// The sort key of an idempotency key (`PK = USER#<uid>`).
-pub(super) fn idempotency_sk(key: &IdempotencyKey) -> String {
-    format!("IDEM#{}", key.as_str())
-}
-
 /// The primary key attributes of one item.
 pub(super) fn key(pk: String, sk: &str) -> Item {
     HashMap::from([("PK".to_owned(), s(pk)), ("SK".to_owned(), s(sk))])
@@ -66,6 +60,11 @@ pub(super) fn mask_email(email: &Email) -> String {
     format!("{first}***@{domain}")
 }
 
+/// The sort key of an idempotency key (`PK = USER#<uid>`).
+pub(super) fn idempotency_sk(key: &crate::store::IdempotencyKey) -> String {
+    format!("IDEM#{}", key.as_str())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,7 +75,7 @@ mod tests {
         assert_eq!(user_pk(UserId::new(42)), "USER#42");
         assert_eq!(email_pk(&email), "EMAIL#ana@example.com");
         assert_eq!(throttle_pk(&email), "THROTTLE#ana@example.com");
-        let idem = IdempotencyKey::parse("order-17").expect("valid key");
+        let idem = crate::store::IdempotencyKey::parse("order-17").expect("valid key");
         assert_eq!(idempotency_sk(&idem), "IDEM#order-17");
         let k = key(user_pk(UserId::new(7)), PROFILE);
         assert_eq!(k.get("PK"), Some(&s("USER#7")));
