@@ -175,7 +175,7 @@ async fn change_connection(
 
 /// `contacts.upsert`/`contacts.update`: create the person if unknown, take a
 /// non-empty push name as the profile name; `name` stays what sync set. An
-/// `@lid` already remembered on a phone contact updates that contact.
+/// `@lid` updates the contact it is known for, and creates nothing.
 async fn upsert_contacts(
     state: &AppState,
     user: UserId,
@@ -185,10 +185,14 @@ async fn upsert_contacts(
     let mut any = false;
     for c in contacts.into_iter().filter(|c| c.jid.is_person()) {
         let jid = match c.jid.kind() {
-            JidKind::Lid => store
-                .contact_by_jid(user, &c.jid)
-                .await?
-                .map_or(c.jid, |known| known.jid),
+            // Evolution sends the contact event of a message concurrently with
+            // the message; a LID it does not know yet is left to the message,
+            // which carries the phone JID (`remoteJidAlt`) and so makes one
+            // contact per person instead of a LID twin.
+            JidKind::Lid => match store.contact_by_jid(user, &c.jid).await? {
+                Some(known) => known.jid,
+                None => continue,
+            },
             _ => c.jid,
         };
         let profile_name = c.push_name.filter(|n| !n.trim().is_empty());
