@@ -144,7 +144,9 @@ impl DynamoStore {
         }
     }
 
-    /// Runs one transaction (at most 100 items).
+    /// Runs one transaction (at most 100 items). The SDK gives each call an
+    /// idempotency token that its own retries reuse, so a commit whose
+    /// answer was lost comes back as committed, not as refused by itself.
     pub(super) async fn transact(
         &self,
         items: Vec<TransactWriteItem>,
