@@ -182,56 +182,12 @@ pub(super) fn id_pointer(user: UserId, m: &Message) -> StoreResult<Item> {
     serde_dynamo::to_item(&pointer).map_err(|e| backend(e, "encoding a message pointer"))
 }
 
-/// Every status, for the conditions that name those an update may move.
-const STATUSES: [MessageStatus; 8] = [
-    MessageStatus::Received,
-    MessageStatus::Pending,
-    MessageStatus::Sent,
-    MessageStatus::Delivered,
-    MessageStatus::Read,
-    MessageStatus::Played,
-    MessageStatus::Failed,
-    MessageStatus::Deleted,
-];
-
-/// The statuses `update` moves forward ([`MessageStatus::advance`]), so
-/// that a condition `status IN (...)` applies the ladder in the write
-/// itself, with no read-modify-write race.
-pub(super) fn advanced_by(update: MessageStatus, inbound: bool) -> Vec<MessageStatus> {
-    STATUSES
-        .into_iter()
-        .filter(|s| s.advance(update, inbound) == Some(update))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use chrono::{TimeZone, Utc};
 
     use super::*;
     use MessageStatus::*;
-
-    #[test]
-    fn an_update_moves_exactly_the_statuses_below_it_on_its_ladder() {
-        let cases = [
-            (Read, true, vec![Received, Pending, Sent, Delivered]),
-            (Delivered, true, vec![]),
-            (Delivered, false, vec![Pending, Sent]),
-            (
-                Deleted,
-                false,
-                vec![Received, Pending, Sent, Delivered, Read, Played],
-            ),
-            (Failed, true, vec![]),
-        ];
-        for (update, inbound, want) in cases {
-            assert_eq!(
-                advanced_by(update, inbound),
-                want,
-                "case {update:?} inbound={inbound}"
-            );
-        }
-    }
 
     #[test]
     fn a_key_item_reads_as_guard_stash_or_nothing() {

@@ -20,7 +20,8 @@ use super::DynamoStore;
 use super::errors::backend;
 use super::ids;
 use super::keys::{self, EXISTS, Item};
-use super::message_item::{KeyState, Location, MessageItem, advanced_by};
+use super::ladder::advanced_by;
+use super::message_item::{KeyState, Location, MessageItem};
 use super::ops::Updated;
 use crate::domain::{MessageStatus, UserId};
 use crate::store::{

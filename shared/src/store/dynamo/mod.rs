@@ -15,8 +15,8 @@
 //! - `instances`: one instance per user, saved with optimistic locking.
 //! - `contacts` + `conversations` + `contact_item`: contacts by JID with
 //!   id and LID pointers; one conversation per contact.
-//! - `messages` + `insert` + `message_item`: messages stored once per key
-//!   id, their status ladder and its stash, pages.
+//! - `messages` + `insert` + `message_item` + `ladder`: messages stored
+//!   once per key id, their status ladder and its stash, pages.
 //! - `stats`: the per-user counters every creating transaction bumps.
 //!
 //! Reads are strongly consistent: the port promises read-your-writes (a user
@@ -31,6 +31,7 @@ pub mod ids;
 mod insert;
 mod instances;
 mod keys;
+mod ladder;
 mod message_item;
 mod messages;
 mod ops;
