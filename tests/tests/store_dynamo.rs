@@ -89,10 +89,10 @@ mod dynamo_only {
     /// Plain moto applies concurrent DynamoDB requests without isolation (a
     /// cancelled transaction restores a copy of the table taken when it
     /// began, wiping the stash written meanwhile), so this race loses
-    /// updates there that DynamoDB keeps. Run it with `--run-ignored all`
-    /// against DynamoDB or `scripts/moto-serial`.
+    /// updates there that DynamoDB keeps: `scripts/test` runs moto through
+    /// `scripts/moto-serial`, which serialises DynamoDB requests as DynamoDB
+    /// serialises writes to an item.
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    #[ignore = "needs an emulator that serialises writes: scripts/moto-serial"]
     async fn status_updates_racing_their_message_are_never_lost() {
         let store = fresh_store().await;
         let u = user(&store, "race").await;
