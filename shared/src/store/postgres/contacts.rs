@@ -104,6 +104,16 @@ const UPSERT_CONTACT: &str = concat!(
 
 /// Same shape as [`UPSERT_CONTACT`]; the composite foreign key refuses a
 /// contact of another user.
+///
+/// A move of `last_message_at` commits without waiting for its WAL flush
+/// (`synchronous_commit` off for this statement's transaction only). With
+/// every webhook of one busy chat updating this one row, each would
+/// otherwise hold the row lock across an fsync and they would queue one
+/// flush at a time. It is safe because the ingest path that moves it stores
+/// the message next, with a synchronous commit, and WAL is flushed in order:
+/// when the webhook is answered both are durable. At worst a crash in
+/// between forgets the move (the order of the conversation page), never a
+/// message; creating a conversation without a message stays synchronous.
 const UPSERT_CONVERSATION: &str = concat!(
     "WITH stored AS (SELECT ",
     conversation_columns!(),
@@ -113,6 +123,8 @@ const UPSERT_CONVERSATION: &str = concat!(
        SELECT $1, $2, $4, $3
        WHERE NOT EXISTS (SELECT 1 FROM stored
                          WHERE $3::timestamptz IS NULL OR last_message_at >= $3)
+         AND ($3::timestamptz IS NULL
+              OR set_config('synchronous_commit', 'off', true) = 'off')
        ON CONFLICT (contact_id) DO UPDATE SET
          last_message_at = GREATEST(c.last_message_at, EXCLUDED.last_message_at)
        RETURNING ",

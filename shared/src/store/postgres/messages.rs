@@ -2,7 +2,7 @@
 //! and stats from index-only counts. The status ladder and its stash are in
 //! [`status`](super::status).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -59,23 +59,22 @@ macro_rules! columns {
     };
 }
 
-/// The whole batch in one statement over parallel arrays: the first
-/// occurrence of a key is inserted (in input order, so ids follow it), a
-/// stored key is skipped by the unique index, the stash of each new key is
-/// taken out, and the rows stored before this statement are read back. Run
-/// under the key locks, so no concurrent insert of these keys is in flight.
+/// The batch (distinct keys, in input order) in one statement over parallel
+/// arrays: a stored key is skipped by the unique index, the stash of each new
+/// key is taken out, and the rows stored before this statement are read
+/// back. Inserting in input order makes ids follow it. Run under the key
+/// locks, so no concurrent insert of these keys is in flight.
 const INSERT_BATCH: &str = concat!(
     "WITH input AS (
        SELECT * FROM unnest($2::bigint[], $3::text[], $4::bool[], $5::text[], $6::text[],
                             $7::text[], $8::timestamptz[])
          WITH ORDINALITY AS i(contact_id, key_id, is_outbound, message_type, content,
                              status, timestamp, ord)),
-     firsts AS (SELECT DISTINCT ON (key_id) * FROM input ORDER BY key_id, ord),
      inserted AS (
        INSERT INTO messages (user_id, contact_id, key_id, is_outbound, message_type,
                              content, status, timestamp)
        SELECT $1, contact_id, key_id, is_outbound, message_type, content, status, timestamp
-       FROM firsts ORDER BY ord
+       FROM input ORDER BY ord
        ON CONFLICT (user_id, key_id) DO NOTHING
        RETURNING ",
     columns!(),
@@ -89,8 +88,7 @@ const INSERT_BATCH: &str = concat!(
      UNION ALL
      SELECT ",
     columns!(),
-    ", false, NULL FROM messages
-     WHERE user_id = $1 AND key_id IN (SELECT key_id FROM firsts)"
+    ", false, NULL FROM messages WHERE user_id = $1 AND key_id = ANY($3)"
 );
 
 #[async_trait]
@@ -104,19 +102,24 @@ impl MessageStore for PgStore {
         if messages.is_empty() {
             return Ok(Vec::new());
         }
-        let keys = column(messages, |m| m.key_id.as_str());
+        let mut seen = HashSet::with_capacity(messages.len());
+        let firsts: Vec<&NewMessage> = messages
+            .iter()
+            .filter(|m| seen.insert(m.key_id.as_str()))
+            .collect();
+        let keys = column(&firsts, |m| m.key_id.as_str());
         bounded(async {
             let mut tx = self.pool.begin().await.map_err(map_err)?;
             lock_keys(&mut tx, user, &keys).await?;
             let rows: Vec<BatchRow> = sqlx::query_as(INSERT_BATCH)
                 .bind(user.get())
-                .bind(column(messages, |m| m.contact_id.get()))
+                .bind(column(&firsts, |m| m.contact_id.get()))
                 .bind(&keys)
-                .bind(column(messages, |m| m.is_outbound))
-                .bind(column(messages, |m| m.message_type.as_str()))
-                .bind(column(messages, |m| m.content.as_deref()))
-                .bind(column(messages, |m| m.status.as_str()))
-                .bind(column(messages, |m| m.timestamp))
+                .bind(column(&firsts, |m| m.is_outbound))
+                .bind(column(&firsts, |m| m.message_type.as_str()))
+                .bind(column(&firsts, |m| m.content.as_deref()))
+                .bind(column(&firsts, |m| m.status.as_str()))
+                .bind(column(&firsts, |m| m.timestamp))
                 .fetch_all(&mut *tx)
                 .await
                 .map_err(map_err)?;
@@ -253,8 +256,8 @@ impl PgStore {
 }
 
 /// One field of every message, as the parallel array `unnest` takes.
-fn column<'a, T>(messages: &'a [NewMessage], field: impl Fn(&'a NewMessage) -> T) -> Vec<T> {
-    messages.iter().map(field).collect()
+fn column<'a, T>(messages: &[&'a NewMessage], field: impl Fn(&'a NewMessage) -> T) -> Vec<T> {
+    messages.iter().map(|m| field(m)).collect()
 }
 
 /// One [`Inserted`] per input, in order: a key repeated within the batch is
