@@ -165,14 +165,18 @@ impl ContactStore for PgStore {
             .await
     }
 
-    /// A JID match wins over a LID match should both exist.
+    /// A JID match wins over a LID match should both exist. Two lookups,
+    /// each on its own index, rather than one `OR` a plan may serve by
+    /// reading every contact of the user.
     #[tracing::instrument(skip_all, fields(user_id = %user))]
     async fn contact_by_jid(&self, user: UserId, jid: &Jid) -> StoreResult<Option<Contact>> {
         let sql = concat!(
             "SELECT ",
             contact_columns!(),
-            " FROM contacts WHERE user_id = $1 AND (jid = $2 OR lid = $2)
-             ORDER BY jid = $2 DESC, id LIMIT 1"
+            " FROM (SELECT *, 0 AS rank FROM contacts WHERE user_id = $1 AND jid = $2
+                   UNION ALL
+                   (SELECT *, 1 FROM contacts WHERE user_id = $1 AND lid = $2 ORDER BY id LIMIT 1)
+             ) found ORDER BY rank LIMIT 1"
         );
         self.fetch_contact(sqlx::query_as(sql).bind(user.get()).bind(jid.as_str()))
             .await

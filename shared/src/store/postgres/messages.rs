@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::errors::map_err;
-use super::status::{lock_keys, set_statuses};
+use super::status::{StashTaken, lock_keys};
 use super::{PgStore, bounded};
 use crate::domain::{MessageStatus, MessageType, UserId};
 use crate::store::{
@@ -60,10 +60,15 @@ macro_rules! columns {
 }
 
 /// The batch (distinct keys, in input order) in one statement over parallel
-/// arrays: a stored key is skipped by the unique index, the stash of each new
-/// key is taken out, and the rows stored before this statement are read
-/// back. Inserting in input order makes ids follow it. Run under the key
-/// locks, so no concurrent insert of these keys is in flight.
+/// arrays: a stored key is skipped by the unique index, each new row comes
+/// back with its stashed status if any, and each skipped key with its stored
+/// row. Inserting in input order makes ids follow it. Run under the key
+/// locks, so no concurrent insert or stash of these keys is in flight.
+///
+/// Both lookups go key by key through a `LIMIT 1` lateral subquery, which
+/// the planner cannot flatten into a join: each is an equality on a unique
+/// index whatever the table statistics say (a plan made while the table was
+/// empty once scanned all of the user's messages on every insert).
 const INSERT_BATCH: &str = concat!(
     "WITH input AS (
        SELECT * FROM unnest($2::bigint[], $3::text[], $4::bool[], $5::text[], $6::text[],
@@ -78,17 +83,17 @@ const INSERT_BATCH: &str = concat!(
        ON CONFLICT (user_id, key_id) DO NOTHING
        RETURNING ",
     columns!(),
-    "),
-     taken AS (
-       DELETE FROM status_stash s USING inserted
-       WHERE s.user_id = $1 AND s.key_id = inserted.key_id
-       RETURNING s.key_id, s.status)
-     SELECT inserted.*, true AS new, taken.status AS stashed
-     FROM inserted LEFT JOIN taken USING (key_id)
+    ")
+     SELECT inserted.*, true AS new, stash.status AS stashed
+     FROM inserted LEFT JOIN LATERAL (
+       SELECT status FROM status_stash
+       WHERE user_id = $1 AND key_id = inserted.key_id LIMIT 1) stash ON true
      UNION ALL
-     SELECT ",
+     SELECT stored.*, false, NULL
+     FROM input CROSS JOIN LATERAL (
+       SELECT ",
     columns!(),
-    ", false, NULL FROM messages WHERE user_id = $1 AND key_id = ANY($3)"
+    " FROM messages WHERE user_id = $1 AND key_id = input.key_id LIMIT 1) stored"
 );
 
 #[async_trait]
@@ -123,22 +128,9 @@ impl MessageStore for PgStore {
                 .fetch_all(&mut *tx)
                 .await
                 .map_err(map_err)?;
-            let mut stored = HashMap::with_capacity(rows.len());
-            let (mut moved_ids, mut moved_to) = (Vec::new(), Vec::new());
-            for row in rows {
-                let mut message = Message::from(row.message);
-                let stashed = row.stashed.as_deref().map(MessageStatus::from_db);
-                if let Some(next) =
-                    stashed.and_then(|s| message.status.advance(s, !message.is_outbound))
-                {
-                    message.status = next;
-                    moved_ids.push(message.id.get());
-                    moved_to.push(next.as_str());
-                }
-                stored.insert(message.key_id.clone(), (message, row.new));
-            }
-            if !moved_ids.is_empty() {
-                set_statuses(&mut tx, &moved_ids, &moved_to).await?;
+            let (stored, stash) = take_rows(rows);
+            if !stash.keys.is_empty() {
+                stash.apply(&mut tx, user).await?;
             }
             tx.commit().await.map_err(map_err)?;
             in_input_order(messages, stored)
@@ -253,6 +245,26 @@ impl PgStore {
         })
         .await
     }
+}
+
+/// The rows by key with their `new` flag, and what their stashed statuses
+/// do: applied with [`MessageStatus::advance`] under the inbound rules of
+/// each message (an update that does not apply is dropped all the same).
+fn take_rows(rows: Vec<BatchRow>) -> (HashMap<String, (Message, bool)>, StashTaken) {
+    let mut stored = HashMap::with_capacity(rows.len());
+    let mut stash = StashTaken::default();
+    for row in rows {
+        let mut message = Message::from(row.message);
+        if let Some(stashed) = row.stashed.as_deref().map(MessageStatus::from_db) {
+            stash.keys.push(message.key_id.clone());
+            if let Some(next) = message.status.advance(stashed, !message.is_outbound) {
+                message.status = next;
+                stash.moved.push((message.id.get(), next));
+            }
+        }
+        stored.insert(message.key_id.clone(), (message, row.new));
+    }
+    (stored, stash)
 }
 
 /// One field of every message, as the parallel array `unnest` takes.
