@@ -11,8 +11,7 @@ use super::errors::map_err;
 use super::{PgStore, bounded};
 use crate::domain::{Jid, UserId};
 use crate::store::{
-    Contact, ContactId, ContactStore, ContactUpsert, Conversation, ConversationId, Page,
-    StoreError, StoreResult,
+    Contact, ContactId, ContactStore, ContactUpsert, Conversation, Page, StoreError, StoreResult,
 };
 
 #[derive(sqlx::FromRow)]
@@ -43,38 +42,13 @@ impl ContactRow {
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct ConversationRow {
-    id: i64,
-    contact_id: i64,
-    started_at: DateTime<Utc>,
-    last_message_at: Option<DateTime<Utc>>,
-    is_active: bool,
-}
-
-impl From<ConversationRow> for Conversation {
-    fn from(r: ConversationRow) -> Self {
-        Self {
-            id: ConversationId::new(r.id),
-            contact_id: ContactId::new(r.contact_id),
-            started_at: r.started_at,
-            last_message_at: r.last_message_at,
-            is_active: r.is_active,
-        }
-    }
-}
-
 macro_rules! contact_columns {
     () => {
         "id, user_id, jid, lid, name, profile_name, created_at"
     };
 }
 
-macro_rules! conversation_columns {
-    () => {
-        "id, contact_id, started_at, last_message_at, is_active"
-    };
-}
+mod conversations;
 
 /// `stored` is the row as this statement's snapshot sees it; the insert runs
 /// only when there is none or a given field differs, and its `ON CONFLICT`
@@ -97,38 +71,6 @@ const UPSERT_CONTACT: &str = concat!(
          profile_name = COALESCE(EXCLUDED.profile_name, c.profile_name)
        RETURNING ",
     contact_columns!(),
-    ")
-     SELECT * FROM written
-     UNION ALL SELECT * FROM stored WHERE NOT EXISTS (SELECT 1 FROM written)"
-);
-
-/// Same shape as [`UPSERT_CONTACT`]; the composite foreign key refuses a
-/// contact of another user.
-///
-/// A move of `last_message_at` commits without waiting for its WAL flush
-/// (`synchronous_commit` off for this statement's transaction only). With
-/// every webhook of one busy chat updating this one row, each would
-/// otherwise hold the row lock across an fsync and they would queue one
-/// flush at a time. It is safe because the ingest path that moves it stores
-/// the message next, with a synchronous commit, and WAL is flushed in order:
-/// when the webhook is answered both are durable. At worst a crash in
-/// between forgets the move (the order of the conversation page), never a
-/// message; creating a conversation without a message stays synchronous.
-const UPSERT_CONVERSATION: &str = concat!(
-    "WITH stored AS (SELECT ",
-    conversation_columns!(),
-    " FROM conversations WHERE contact_id = $2 AND user_id = $1),
-     written AS (
-       INSERT INTO conversations AS c (user_id, contact_id, started_at, last_message_at)
-       SELECT $1, $2, $4, $3
-       WHERE NOT EXISTS (SELECT 1 FROM stored
-                         WHERE $3::timestamptz IS NULL OR last_message_at >= $3)
-         AND ($3::timestamptz IS NULL
-              OR set_config('synchronous_commit', 'off', true) = 'off')
-       ON CONFLICT (contact_id) DO UPDATE SET
-         last_message_at = GREATEST(c.last_message_at, EXCLUDED.last_message_at)
-       RETURNING ",
-    conversation_columns!(),
     ")
      SELECT * FROM written
      UNION ALL SELECT * FROM stored WHERE NOT EXISTS (SELECT 1 FROM written)"
@@ -215,7 +157,6 @@ impl ContactStore for PgStore {
         .await
     }
 
-    #[tracing::instrument(skip_all, fields(user_id = %user, contact_id = %contact))]
     async fn upsert_conversation(
         &self,
         user: UserId,
@@ -223,39 +164,12 @@ impl ContactStore for PgStore {
         last_message_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> StoreResult<Conversation> {
-        bounded(async {
-            let row: ConversationRow = sqlx::query_as(UPSERT_CONVERSATION)
-                .bind(user.get())
-                .bind(contact.get())
-                .bind(last_message_at)
-                .bind(now)
-                .fetch_one(&self.pool)
-                .await
-                .map_err(map_err)?;
-            Ok(row.into())
-        })
-        .await
+        self.save_conversation(user, contact, last_message_at, now)
+            .await
     }
 
-    #[tracing::instrument(skip_all, fields(user_id = %user))]
     async fn conversations_page(&self, user: UserId, page: Page) -> StoreResult<Vec<Conversation>> {
-        let sql = concat!(
-            "SELECT ",
-            conversation_columns!(),
-            " FROM conversations WHERE user_id = $1
-             ORDER BY last_message_at DESC NULLS LAST, id DESC OFFSET $2 LIMIT $3"
-        );
-        bounded(async {
-            let rows: Vec<ConversationRow> = sqlx::query_as(sql)
-                .bind(user.get())
-                .bind(i64::from(page.skip))
-                .bind(i64::from(page.limit))
-                .fetch_all(&self.pool)
-                .await
-                .map_err(map_err)?;
-            Ok(rows.into_iter().map(Conversation::from).collect())
-        })
-        .await
+        self.conversations_by_activity(user, page).await
     }
 }
 

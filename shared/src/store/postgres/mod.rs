@@ -5,7 +5,6 @@ mod contacts;
 mod errors;
 mod instances;
 mod messages;
-mod status;
 mod throttle;
 mod users;
 

@@ -13,9 +13,9 @@ use chrono::{DateTime, Utc};
 use sqlx::Acquire;
 use sqlx::PgConnection;
 
-use super::errors::map_err;
-use super::{PgStore, bounded};
 use crate::domain::{MessageStatus, UserId};
+use crate::store::postgres::errors::map_err;
+use crate::store::postgres::{PgStore, bounded};
 use crate::store::{StatusOutcome, StoreResult};
 
 /// How long a stashed update waits for its message. Updates come for
