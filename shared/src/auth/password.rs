@@ -6,10 +6,12 @@
 //! mmap threshold after the first free, then keeps the freed blocks. So the
 //! hashes run on a few dedicated threads (one per core), each owning one
 //! 19 MiB buffer, allocated on its first hash and reused for every later
-//! one: memory stays at threads × 19 MiB however many logins come.
+//! one: memory stays at threads × 19 MiB however many logins come, and goes
+//! back to the system after 30 idle seconds.
 
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
@@ -154,14 +156,27 @@ impl PasswordHasher {
     }
 }
 
+/// How long a hashing thread keeps its 19 MiB after its last hash: a burst
+/// of logins reuses it, an idle server gives it back.
+const KEEP_MEMORY_FOR: Duration = Duration::from_secs(30);
+
 /// A hashing thread: takes jobs until every `PasswordHasher` clone is gone.
 fn run_jobs(queue: &Mutex<mpsc::Receiver<Job>>) {
     let mut memory = Memory::default();
     loop {
-        let next = queue.lock().unwrap_or_else(|p| p.into_inner()).recv();
+        let next = {
+            let queue = queue.lock().unwrap_or_else(|p| p.into_inner());
+            match queue.recv_timeout(KEEP_MEMORY_FOR) {
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    memory = Memory::default();
+                    queue.recv().map_err(|_| ())
+                }
+                other => other.map_err(|_| ()),
+            }
+        };
         match next {
             Ok(job) => job(&mut memory),
-            Err(_) => return,
+            Err(()) => return,
         }
     }
 }
