@@ -12,6 +12,7 @@
 //! does. At the end it compares what the store holds with what was sent and
 //! prints one JSON object. Loopback only; bounded in count.
 
+use std::io::Write;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -255,7 +256,12 @@ async fn main() -> anyhow::Result<()> {
         "idle_rss_mib": idle_rss,
         "peak_rss_mib": peak_rss,
     });
-    println!("{}", serde_json::to_string_pretty(&report)?);
+    // The report is this program's output (stdout), not a log line.
+    writeln!(
+        std::io::stdout(),
+        "{}",
+        serde_json::to_string_pretty(&report)?
+    )?;
     drop(server);
     sim.stop().await;
     Ok(())

@@ -82,8 +82,10 @@ CREATE TABLE status_stash (
     user_id    BIGINT      NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     key_id     TEXT        NOT NULL,
     status     TEXT        NOT NULL,
-    -- When it was first stashed: lets a sweep drop updates whose message
-    -- never came.
+    -- Last stashed: updates of messages that never come (groups, broadcasts)
+    -- are dropped after a while.
     stashed_at TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (user_id, key_id)
 );
+
+CREATE INDEX status_stash_expiry ON status_stash (user_id, stashed_at);

@@ -88,7 +88,16 @@ impl WaApp {
             ..Default::default()
         };
         self.sim.scan_qr(&tenant.instance, scan).expect("scan");
-        self.wait_for_status(&tenant, "connected").await;
+        // `connected` can come from reconciliation first; the phone number
+        // only from the `open` webhook, which is what a test must not race.
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        while self.wait_for_status(&tenant, "connected").await["phone_number"].is_null() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the open webhook never arrived"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         tenant
     }
 

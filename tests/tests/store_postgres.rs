@@ -1,5 +1,6 @@
 //! The store conformance suite against PostgreSQL, a fresh database per case,
-//! and what an outage looks like to the callers of the adapter.
+//! then what is particular to this adapter: what an outage looks like to its
+//! callers, and how long a stashed status update waits.
 
 nolose_shared::store_conformance!(nolose_tests::pg::fresh_store());
 
@@ -43,6 +44,41 @@ mod outage {
             }
         };
         assert!(stored[0].new, "the retry stores the message once");
+    }
+}
+
+mod stash {
+    use nolose_shared::domain::MessageStatus::{Delivered, Read, Sent};
+    use nolose_shared::store::StatusOutcome;
+    use nolose_shared::testing::{message, t0, upsert, user};
+
+    /// Updates also come for messages that are never stored (groups), so the
+    /// stash forgets what waited a week; what keeps coming stays.
+    #[tokio::test]
+    async fn a_stashed_update_waits_a_week_then_is_forgotten() {
+        let (store, _db) = nolose_tests::pg::fresh_store().await;
+        let u = user(&store, "stash").await;
+        let c = store
+            .upsert_contact(u, &upsert("5511900000002@s.whatsapp.net"))
+            .await
+            .expect("contact")
+            .id;
+        let week_later = t0() + chrono::Duration::days(8);
+        for (key, status, at) in [
+            ("STALE", Read, t0()),
+            ("RENEWED", Delivered, t0()),
+            ("RENEWED", Read, week_later),
+            ("FRESH", Read, week_later),
+        ] {
+            let outcome = store.advance_status(u, key, status, at).await;
+            assert_eq!(outcome.expect("stash"), StatusOutcome::Stashed, "{key}");
+        }
+        for (key, want) in [("STALE", Sent), ("RENEWED", Read), ("FRESH", Read)] {
+            let mut m = message(c, key, true, 0);
+            m.status = Sent;
+            let stored = store.insert_messages(u, &[m]).await.expect("insert");
+            assert_eq!(stored[0].message.status, want, "{key}");
+        }
     }
 }
 

@@ -7,7 +7,7 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use nolose_shared::connection::{ConnectionChange, apply, update_instance};
-use nolose_shared::domain::{JidKind, MessageStatus, UserId};
+use nolose_shared::domain::{Jid, JidKind, MessageStatus, UserId};
 use nolose_shared::error::ErrorBody;
 use nolose_shared::evolution::events::{
     ConnectionState, ContactInfo, WebhookEvent, interpret, normalise_event_name,
@@ -141,6 +141,9 @@ async fn dispatch(
         WebhookEvent::Chats(jids) => {
             let mut any = false;
             for jid in jids.into_iter().filter(|j| j.is_person()) {
+                let Some(jid) = person_jid(state, user, jid).await? else {
+                    continue;
+                };
                 let upsert = ContactUpsert {
                     jid,
                     lid: None,
@@ -173,9 +176,25 @@ async fn change_connection(
     Ok("ok")
 }
 
+/// The JID under which a contact or chat event's person is stored. Evolution
+/// sends these events concurrently with the message that caused them; a LID
+/// not known yet is left to that message, which carries the phone JID
+/// (`remoteJidAlt`) and so makes one contact per person instead of a LID
+/// twin (`None`: skip it). A known LID leads to its phone contact.
+async fn person_jid(state: &AppState, user: UserId, jid: Jid) -> Result<Option<Jid>, ApiError> {
+    if jid.kind() != JidKind::Lid {
+        return Ok(Some(jid));
+    }
+    Ok(state
+        .store
+        .contact_by_jid(user, &jid)
+        .await?
+        .map(|known| known.jid))
+}
+
 /// `contacts.upsert`/`contacts.update`: create the person if unknown, take a
 /// non-empty push name as the profile name; `name` stays what sync set. An
-/// `@lid` already remembered on a phone contact updates that contact.
+/// `@lid` updates the contact it is known for, and creates nothing.
 async fn upsert_contacts(
     state: &AppState,
     user: UserId,
@@ -184,12 +203,8 @@ async fn upsert_contacts(
     let (store, now) = (state.store.as_ref(), state.clock.now());
     let mut any = false;
     for c in contacts.into_iter().filter(|c| c.jid.is_person()) {
-        let jid = match c.jid.kind() {
-            JidKind::Lid => store
-                .contact_by_jid(user, &c.jid)
-                .await?
-                .map_or(c.jid, |known| known.jid),
-            _ => c.jid,
+        let Some(jid) = person_jid(state, user, c.jid).await? else {
+            continue;
         };
         let profile_name = c.push_name.filter(|n| !n.trim().is_empty());
         store

@@ -1,25 +1,42 @@
 //! DynamoDB adapter (AWS mode): every family of the store port on one table
 //! (`PK`/`SK` strings, one GSI `GSI1PK`/`GSI1SK`, TTL attribute
-//! `expires_at`), each call served by one `GetItem`, `UpdateItem`,
-//! `DeleteItem` or `TransactWriteItems` (ARCHITECTURE.md, Stores).
+//! `expires_at`), each call served by a few `GetItem`, `Query`,
+//! `BatchGetItem`, conditional `UpdateItem` or `TransactWriteItems`
+//! (ARCHITECTURE.md, Stores).
 //!
 //! - `keys`: the `PK`/`SK` shapes, in one place.
 //! - [`ids`]: JSON-safe ids minted from time + random bits, written with
 //!   a condition so a collision retries.
 //! - `errors`: SDK errors → [`StoreError`](super::StoreError).
+//! - `ops`: paged queries, batch reads, conditional updates, transactions.
 //! - `users` + `user_item`: profiles and the e-mail guards that keep
 //!   addresses unique.
 //! - `throttle`: the failed-login windows.
+//! - `instances`: one instance per user, saved with optimistic locking.
+//! - `contacts` + `conversations` + `contact_item`: contacts by JID with
+//!   id and LID pointers; one conversation per contact.
+//! - `messages` + `insert` + `message_item` + `ladder`: messages stored
+//!   once per key id, their status ladder and its stash, pages.
+//! - `stats`: the per-user counters every creating transaction bumps.
 //!
 //! Reads are strongly consistent: the port promises read-your-writes (a user
 //! logs in right after registering), which eventually consistent reads do
 //! not give.
 
+mod contact_item;
+mod contacts;
+mod conversations;
 mod errors;
 mod idempotency;
 pub mod ids;
+mod insert;
+mod instances;
 mod keys;
-mod stub;
+mod ladder;
+mod message_item;
+mod messages;
+mod ops;
+mod stats;
 mod throttle;
 mod user_item;
 mod users;

@@ -3,19 +3,18 @@
 //! address is a `Conflict` and a (rare) id collision a retry with a new id.
 //! Reads are consistent: a user who just registered can log in at once.
 
-use std::time::Duration;
-
 use anyhow::anyhow;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use super::DynamoStore;
 use super::errors::{
     CONDITION_FAILED, backend, cancellation_codes, cancelled_transiently, classify,
 };
 use super::ids;
-use super::keys::{self, EMAIL_GUARD, EXISTS, IS_NEW, Item, PROFILE, mask_email};
+use super::keys::{self, EMAIL_GUARD, EXISTS, Item, PROFILE, mask_email};
+use super::ops::backoff;
 use super::user_item::{EmailGuard, UserItem};
 use crate::domain::{Email, User, UserCredentials, UserId, UserName};
 use crate::store::{NewUser, StoreError, StoreResult, UserStore};
@@ -147,17 +146,6 @@ impl DynamoStore {
         }
     }
 
-    /// A transaction item that creates `item` and refuses to overwrite.
-    fn put_new(&self, item: Item) -> StoreResult<TransactWriteItem> {
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression(IS_NEW)
-            .build()
-            .map_err(|e| backend(e, "building a conditional put"))?;
-        Ok(TransactWriteItem::builder().put(put).build())
-    }
-
     /// Sets one attribute of an existing profile and returns the profile
     /// after it; the `EXISTS` condition keeps an update from creating a
     /// half-made user and tells us when there is none.
@@ -195,11 +183,4 @@ impl DynamoStore {
 
 fn profile_key(id: UserId) -> Item {
     keys::key(keys::user_pk(id), PROFILE)
-}
-
-/// 20 ms, 40 ms, … plus jitter, so that writers who collided do not
-/// collide again in lockstep.
-fn backoff(attempt: usize) -> Duration {
-    let base = 20 * u64::try_from(attempt).unwrap_or(u64::MAX).min(8);
-    Duration::from_millis(base + rand::random_range(0..20))
 }

@@ -11,8 +11,7 @@ use super::errors::map_err;
 use super::{PgStore, bounded};
 use crate::domain::{Jid, UserId};
 use crate::store::{
-    Contact, ContactId, ContactStore, ContactUpsert, Conversation, ConversationId, Page,
-    StoreError, StoreResult,
+    Contact, ContactId, ContactStore, ContactUpsert, Conversation, Page, StoreError, StoreResult,
 };
 
 #[derive(sqlx::FromRow)]
@@ -43,38 +42,13 @@ impl ContactRow {
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct ConversationRow {
-    id: i64,
-    contact_id: i64,
-    started_at: DateTime<Utc>,
-    last_message_at: Option<DateTime<Utc>>,
-    is_active: bool,
-}
-
-impl From<ConversationRow> for Conversation {
-    fn from(r: ConversationRow) -> Self {
-        Self {
-            id: ConversationId::new(r.id),
-            contact_id: ContactId::new(r.contact_id),
-            started_at: r.started_at,
-            last_message_at: r.last_message_at,
-            is_active: r.is_active,
-        }
-    }
-}
-
 macro_rules! contact_columns {
     () => {
         "id, user_id, jid, lid, name, profile_name, created_at"
     };
 }
 
-macro_rules! conversation_columns {
-    () => {
-        "id, contact_id, started_at, last_message_at, is_active"
-    };
-}
+mod conversations;
 
 /// `stored` is the row as this statement's snapshot sees it; the insert runs
 /// only when there is none or a given field differs, and its `ON CONFLICT`
@@ -97,26 +71,6 @@ const UPSERT_CONTACT: &str = concat!(
          profile_name = COALESCE(EXCLUDED.profile_name, c.profile_name)
        RETURNING ",
     contact_columns!(),
-    ")
-     SELECT * FROM written
-     UNION ALL SELECT * FROM stored WHERE NOT EXISTS (SELECT 1 FROM written)"
-);
-
-/// Same shape as [`UPSERT_CONTACT`]; the composite foreign key refuses a
-/// contact of another user.
-const UPSERT_CONVERSATION: &str = concat!(
-    "WITH stored AS (SELECT ",
-    conversation_columns!(),
-    " FROM conversations WHERE contact_id = $2 AND user_id = $1),
-     written AS (
-       INSERT INTO conversations AS c (user_id, contact_id, started_at, last_message_at)
-       SELECT $1, $2, $4, $3
-       WHERE NOT EXISTS (SELECT 1 FROM stored
-                         WHERE $3::timestamptz IS NULL OR last_message_at >= $3)
-       ON CONFLICT (contact_id) DO UPDATE SET
-         last_message_at = GREATEST(c.last_message_at, EXCLUDED.last_message_at)
-       RETURNING ",
-    conversation_columns!(),
     ")
      SELECT * FROM written
      UNION ALL SELECT * FROM stored WHERE NOT EXISTS (SELECT 1 FROM written)"
@@ -153,14 +107,18 @@ impl ContactStore for PgStore {
             .await
     }
 
-    /// A JID match wins over a LID match should both exist.
+    /// A JID match wins over a LID match should both exist. Two lookups,
+    /// each on its own index, rather than one `OR` a plan may serve by
+    /// reading every contact of the user.
     #[tracing::instrument(skip_all, fields(user_id = %user))]
     async fn contact_by_jid(&self, user: UserId, jid: &Jid) -> StoreResult<Option<Contact>> {
         let sql = concat!(
             "SELECT ",
             contact_columns!(),
-            " FROM contacts WHERE user_id = $1 AND (jid = $2 OR lid = $2)
-             ORDER BY jid = $2 DESC, id LIMIT 1"
+            " FROM (SELECT *, 0 AS rank FROM contacts WHERE user_id = $1 AND jid = $2
+                   UNION ALL
+                   (SELECT *, 1 FROM contacts WHERE user_id = $1 AND lid = $2 ORDER BY id LIMIT 1)
+             ) found ORDER BY rank LIMIT 1"
         );
         self.fetch_contact(sqlx::query_as(sql).bind(user.get()).bind(jid.as_str()))
             .await
@@ -199,7 +157,6 @@ impl ContactStore for PgStore {
         .await
     }
 
-    #[tracing::instrument(skip_all, fields(user_id = %user, contact_id = %contact))]
     async fn upsert_conversation(
         &self,
         user: UserId,
@@ -207,39 +164,12 @@ impl ContactStore for PgStore {
         last_message_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> StoreResult<Conversation> {
-        bounded(async {
-            let row: ConversationRow = sqlx::query_as(UPSERT_CONVERSATION)
-                .bind(user.get())
-                .bind(contact.get())
-                .bind(last_message_at)
-                .bind(now)
-                .fetch_one(&self.pool)
-                .await
-                .map_err(map_err)?;
-            Ok(row.into())
-        })
-        .await
+        self.save_conversation(user, contact, last_message_at, now)
+            .await
     }
 
-    #[tracing::instrument(skip_all, fields(user_id = %user))]
     async fn conversations_page(&self, user: UserId, page: Page) -> StoreResult<Vec<Conversation>> {
-        let sql = concat!(
-            "SELECT ",
-            conversation_columns!(),
-            " FROM conversations WHERE user_id = $1
-             ORDER BY last_message_at DESC NULLS LAST, id DESC OFFSET $2 LIMIT $3"
-        );
-        bounded(async {
-            let rows: Vec<ConversationRow> = sqlx::query_as(sql)
-                .bind(user.get())
-                .bind(i64::from(page.skip))
-                .bind(i64::from(page.limit))
-                .fetch_all(&self.pool)
-                .await
-                .map_err(map_err)?;
-            Ok(rows.into_iter().map(Conversation::from).collect())
-        })
-        .await
+        self.conversations_by_activity(user, page).await
     }
 }
 

@@ -1,23 +1,20 @@
-//! PostgreSQL: messages stored once per (user, key id), pages newest first,
-//! and stats from index-only counts. The status ladder and its stash are in
-//! [`status`](super::status).
-
-use std::collections::HashMap;
+//! PostgreSQL: messages stored once per (user, key id) ([`batch`]), their
+//! status ladder and its stash ([`status`]), pages newest first, and stats
+//! from index-only counts.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::errors::map_err;
-use super::status::{lock_keys, set_statuses};
 use super::{PgStore, bounded};
 use crate::domain::{MessageStatus, MessageType, UserId};
 use crate::store::{
     ContactId, Inserted, Message, MessageId, MessageStore, NewMessage, Page, Stats, StatusOutcome,
-    StoreError, StoreResult,
+    StoreResult,
 };
 
 #[derive(sqlx::FromRow)]
-pub(super) struct MessageRow {
+struct MessageRow {
     id: i64,
     contact_id: i64,
     key_id: String,
@@ -43,104 +40,24 @@ impl From<MessageRow> for Message {
     }
 }
 
-/// One row per distinct key of a batch: the stored message, whether this
-/// statement stored it, and the stashed status it took out of the stash.
-#[derive(sqlx::FromRow)]
-struct BatchRow {
-    #[sqlx(flatten)]
-    message: MessageRow,
-    new: bool,
-    stashed: Option<String>,
-}
-
+/// The columns of a `MessageRow`, as a literal so statements stay static.
 macro_rules! columns {
     () => {
         "id, contact_id, key_id, is_outbound, message_type, content, status, timestamp"
     };
 }
 
-/// The whole batch in one statement over parallel arrays: the first
-/// occurrence of a key is inserted (in input order, so ids follow it), a
-/// stored key is skipped by the unique index, the stash of each new key is
-/// taken out, and the rows stored before this statement are read back. Run
-/// under the key locks, so no concurrent insert of these keys is in flight.
-const INSERT_BATCH: &str = concat!(
-    "WITH input AS (
-       SELECT * FROM unnest($2::bigint[], $3::text[], $4::bool[], $5::text[], $6::text[],
-                            $7::text[], $8::timestamptz[])
-         WITH ORDINALITY AS i(contact_id, key_id, is_outbound, message_type, content,
-                             status, timestamp, ord)),
-     firsts AS (SELECT DISTINCT ON (key_id) * FROM input ORDER BY key_id, ord),
-     inserted AS (
-       INSERT INTO messages (user_id, contact_id, key_id, is_outbound, message_type,
-                             content, status, timestamp)
-       SELECT $1, contact_id, key_id, is_outbound, message_type, content, status, timestamp
-       FROM firsts ORDER BY ord
-       ON CONFLICT (user_id, key_id) DO NOTHING
-       RETURNING ",
-    columns!(),
-    "),
-     taken AS (
-       DELETE FROM status_stash s USING inserted
-       WHERE s.user_id = $1 AND s.key_id = inserted.key_id
-       RETURNING s.key_id, s.status)
-     SELECT inserted.*, true AS new, taken.status AS stashed
-     FROM inserted LEFT JOIN taken USING (key_id)
-     UNION ALL
-     SELECT ",
-    columns!(),
-    ", false, NULL FROM messages
-     WHERE user_id = $1 AND key_id IN (SELECT key_id FROM firsts)"
-);
+mod batch;
+mod status;
 
 #[async_trait]
 impl MessageStore for PgStore {
-    #[tracing::instrument(skip_all, fields(user_id = %user, count = messages.len()))]
     async fn insert_messages(
         &self,
         user: UserId,
         messages: &[NewMessage],
     ) -> StoreResult<Vec<Inserted>> {
-        if messages.is_empty() {
-            return Ok(Vec::new());
-        }
-        let keys = column(messages, |m| m.key_id.as_str());
-        bounded(async {
-            let mut tx = self.pool.begin().await.map_err(map_err)?;
-            lock_keys(&mut tx, user, &keys).await?;
-            let rows: Vec<BatchRow> = sqlx::query_as(INSERT_BATCH)
-                .bind(user.get())
-                .bind(column(messages, |m| m.contact_id.get()))
-                .bind(&keys)
-                .bind(column(messages, |m| m.is_outbound))
-                .bind(column(messages, |m| m.message_type.as_str()))
-                .bind(column(messages, |m| m.content.as_deref()))
-                .bind(column(messages, |m| m.status.as_str()))
-                .bind(column(messages, |m| m.timestamp))
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(map_err)?;
-            let mut stored = HashMap::with_capacity(rows.len());
-            let (mut moved_ids, mut moved_to) = (Vec::new(), Vec::new());
-            for row in rows {
-                let mut message = Message::from(row.message);
-                let stashed = row.stashed.as_deref().map(MessageStatus::from_db);
-                if let Some(next) =
-                    stashed.and_then(|s| message.status.advance(s, !message.is_outbound))
-                {
-                    message.status = next;
-                    moved_ids.push(message.id.get());
-                    moved_to.push(next.as_str());
-                }
-                stored.insert(message.key_id.clone(), (message, row.new));
-            }
-            if !moved_ids.is_empty() {
-                set_statuses(&mut tx, &moved_ids, &moved_to).await?;
-            }
-            tx.commit().await.map_err(map_err)?;
-            in_input_order(messages, stored)
-        })
-        .await
+        self.insert_batch(user, messages).await
     }
 
     async fn advance_status(
@@ -250,29 +167,4 @@ impl PgStore {
         })
         .await
     }
-}
-
-/// One field of every message, as the parallel array `unnest` takes.
-fn column<'a, T>(messages: &'a [NewMessage], field: impl Fn(&'a NewMessage) -> T) -> Vec<T> {
-    messages.iter().map(field).collect()
-}
-
-/// One [`Inserted`] per input, in order: a key repeated within the batch is
-/// new only at its first occurrence.
-fn in_input_order(
-    messages: &[NewMessage],
-    mut stored: HashMap<String, (Message, bool)>,
-) -> StoreResult<Vec<Inserted>> {
-    messages
-        .iter()
-        .map(|m| {
-            let (message, new) = stored.get_mut(&m.key_id).ok_or_else(|| {
-                StoreError::Backend(anyhow::anyhow!("key {} neither stored nor found", m.key_id))
-            })?;
-            Ok(Inserted {
-                message: message.clone(),
-                new: std::mem::take(new),
-            })
-        })
-        .collect()
 }

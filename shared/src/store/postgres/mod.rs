@@ -6,7 +6,6 @@ mod errors;
 mod idempotency;
 mod instances;
 mod messages;
-mod status;
 mod throttle;
 mod users;
 
@@ -16,7 +15,7 @@ use anyhow::Context;
 use async_trait::async_trait;
 use sqlx::migrate::MigrateDatabase;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{PgPool, Postgres};
+use sqlx::{Connection, PgPool, Postgres};
 
 use super::{OPERATION_TIMEOUT, Store, StoreError, StoreResult};
 use errors::map_err;
@@ -30,6 +29,9 @@ pub struct PgStore {
 /// webhook burst budget, small enough for a 1 GB VM shared with PostgreSQL.
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 16;
 
+/// A pooled connection idle for longer is pinged before use.
+const IDLE_BEFORE_PING: std::time::Duration = std::time::Duration::from_secs(10);
+
 impl PgStore {
     /// Connects (creating the database if it does not exist yet, so a fresh
     /// machine needs no manual step) and applies the migrations.
@@ -42,10 +44,30 @@ impl PgStore {
                 .await
                 .context("creating the database")?;
         }
+        // Generic plans: every statement here is a lookup on an index that
+        // leads with its keys, which a generic plan serves as well, and the
+        // message batch (parameter arrays) would otherwise be planned anew on
+        // every call, at twice the cost of running it.
         let options = PgConnectOptions::from_str(url)
             .context("parsing DATABASE_URL")?
-            .options([("statement_timeout", "5s"), ("lock_timeout", "5s")]);
+            .options([
+                ("statement_timeout", "5s"),
+                ("lock_timeout", "5s"),
+                ("plan_cache_mode", "force_generic_plan"),
+            ]);
         let pool = PgPoolOptions::new()
+            // A round trip per call only to check a connection that was just
+            // in use would cost the webhook path a third of its round trips;
+            // one that sat idle (the server may have restarted) is checked.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > IDLE_BEFORE_PING {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .max_connections(max_connections)
             .min_connections(0)
             .acquire_timeout(OPERATION_TIMEOUT)

@@ -13,10 +13,16 @@ use chrono::{DateTime, Utc};
 use sqlx::Acquire;
 use sqlx::PgConnection;
 
-use super::errors::map_err;
-use super::{PgStore, bounded};
 use crate::domain::{MessageStatus, UserId};
+use crate::store::postgres::errors::map_err;
+use crate::store::postgres::{PgStore, bounded};
 use crate::store::{StatusOutcome, StoreResult};
+
+/// How long a stashed update waits for its message. Updates come for
+/// messages that will never be stored too (groups, broadcasts: the webhook
+/// does not know), so the stash must forget; a message that does come
+/// arrives within seconds, or with the history sync.
+const STASH_TTL: chrono::TimeDelta = chrono::TimeDelta::days(7);
 
 /// Locks (user, key) for each key until the transaction ends, in one order
 /// (sorted, duplicates dropped) so that overlapping batches cannot deadlock.
@@ -39,23 +45,34 @@ pub(super) async fn lock_keys(
     Ok(())
 }
 
-/// Sets each message's status in one statement (stashed updates applied
-/// on insert; rare, but a history page may bring several).
-pub(super) async fn set_statuses(
-    conn: &mut PgConnection,
-    ids: &[i64],
-    statuses: &[&str],
-) -> StoreResult<()> {
-    sqlx::query(
-        "UPDATE messages m SET status = u.status
-         FROM unnest($1::bigint[], $2::text[]) AS u(id, status) WHERE m.id = u.id",
-    )
-    .bind(ids)
-    .bind(statuses)
-    .execute(conn)
-    .await
-    .map_err(map_err)?;
-    Ok(())
+/// Stashed updates that an insert found for its new messages: their keys,
+/// and the messages they move.
+#[derive(Default)]
+pub(super) struct StashTaken {
+    pub keys: Vec<String>,
+    pub moved: Vec<(i64, MessageStatus)>,
+}
+
+impl StashTaken {
+    /// Uses the stash up and moves the messages in one statement, inside the
+    /// insert's transaction (rare: only when an update came first).
+    pub(super) async fn apply(&self, conn: &mut PgConnection, user: UserId) -> StoreResult<()> {
+        let (ids, statuses): (Vec<i64>, Vec<&str>) =
+            self.moved.iter().map(|(id, s)| (*id, s.as_str())).unzip();
+        sqlx::query(
+            "WITH taken AS (DELETE FROM status_stash WHERE user_id = $1 AND key_id = ANY($2))
+             UPDATE messages m SET status = u.status
+             FROM unnest($3::bigint[], $4::text[]) AS u(id, status) WHERE m.id = u.id",
+        )
+        .bind(user.get())
+        .bind(&self.keys)
+        .bind(&ids)
+        .bind(&statuses)
+        .execute(conn)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
 }
 
 impl PgStore {
@@ -129,7 +146,8 @@ async fn advance_stored(
 
 /// Keeps the most advanced update. Whether the message will be inbound is
 /// not known yet, so updates compare by the outbound ladder; the inbound
-/// rules apply when the message arrives. Runs under the key's lock.
+/// rules apply when the message arrives. Runs under the key's lock, and
+/// drops the user's updates that waited longer than [`STASH_TTL`].
 async fn stash(
     conn: &mut PgConnection,
     user: UserId,
@@ -149,13 +167,17 @@ async fn stash(
         None => update,
     };
     sqlx::query(
-        "INSERT INTO status_stash (user_id, key_id, status, stashed_at) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (user_id, key_id) DO UPDATE SET status = EXCLUDED.status",
+        "WITH expired AS (
+           DELETE FROM status_stash WHERE user_id = $1 AND stashed_at < $5 AND key_id <> $2)
+         INSERT INTO status_stash (user_id, key_id, status, stashed_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (user_id, key_id) DO UPDATE
+           SET status = EXCLUDED.status, stashed_at = EXCLUDED.stashed_at",
     )
     .bind(user.get())
     .bind(key_id)
     .bind(keep.as_str())
     .bind(now)
+    .bind(now - STASH_TTL)
     .execute(conn)
     .await
     .map_err(map_err)?;
