@@ -6,7 +6,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, ensure};
-use nolose_evosim::EvoSim;
+use nolose_evosim::{EvoSim, Outcome};
 use serde_json::{Value, json};
 
 pub fn env_num(name: &str, default: usize) -> usize {
@@ -93,7 +93,9 @@ pub async fn json_call(req: reqwest::RequestBuilder) -> anyhow::Result<Value> {
 }
 
 /// Registers, logs in, creates the instance and scans its QR, then waits
-/// until the app sees it connected; returns the token and instance name.
+/// until every webhook has landed and the app sees the instance connected
+/// (evosim delivers unordered: a late `qrcode.updated` would otherwise turn
+/// it back to `qr`); returns the token and instance name.
 pub async fn connect_tenant(
     http: &reqwest::Client,
     base: &str,
@@ -114,6 +116,14 @@ pub async fn connect_tenant(
         .context("instance name")?
         .to_owned();
     sim.scan_qr(&instance, Default::default())?;
+    sim.wait_for(Duration::from_secs(10), |sim| {
+        let deliveries = sim.deliveries();
+        deliveries
+            .iter()
+            .all(|d| d.outcome != Outcome::Pending)
+            .then_some(())
+    })
+    .await?;
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let status = json_call(

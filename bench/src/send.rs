@@ -31,7 +31,8 @@ struct Sender {
 }
 
 impl Sender {
-    /// One send; its latency, and its message id when it succeeded.
+    /// One send; its latency, and its message id when it succeeded (a
+    /// failure is logged to stderr with its answer).
     async fn send(&self, i: usize) -> (Duration, Option<String>) {
         let body = json!({
             "phone_number": format!("+55 11 9{:08}", i % 50),
@@ -47,14 +48,22 @@ impl Sender {
             .send()
             .await;
         let elapsed = started.elapsed();
-        let id = match res {
-            Ok(r) if r.status().is_success() => r
-                .json::<Value>()
-                .await
-                .ok()
-                .and_then(|b| b["message_id"].as_str().map(str::to_owned)),
-            _ => None,
+        let answer = match res {
+            Ok(r) => (r.status(), r.json::<Value>().await.unwrap_or(Value::Null)),
+            Err(e) => (
+                reqwest::StatusCode::BAD_GATEWAY,
+                Value::String(e.to_string()),
+            ),
         };
+        let id = answer.1["message_id"].as_str().map(str::to_owned);
+        if id.is_none() {
+            let _ = writeln!(
+                std::io::stderr(),
+                "send {i} failed: {} {}",
+                answer.0,
+                answer.1
+            );
+        }
         (elapsed, id)
     }
 
