@@ -20,11 +20,13 @@ pub mod dynamo;
 mod model;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+mod sync_run;
 
 pub use model::{
     ConnectionStatus, Contact, ContactId, ContactUpsert, Conversation, ConversationId, Inserted,
     Instance, Message, MessageId, NewMessage, Page, Stats, StatusOutcome,
 };
+pub use sync_run::{ChatOutcome, SyncId, SyncRun, SyncRunStore, SyncStart, SyncState};
 
 /// Every store operation gives up after this long: a 503 well before a
 /// Lambda's own timeout (API.md).
@@ -195,7 +197,15 @@ pub trait MessageStore: Send + Sync {
 
 #[async_trait]
 pub trait Store:
-    UserStore + LoginThrottleStore + InstanceStore + ContactStore + MessageStore + Send + Sync + 'static
+    UserStore
+    + LoginThrottleStore
+    + InstanceStore
+    + ContactStore
+    + MessageStore
+    + SyncRunStore
+    + Send
+    + Sync
+    + 'static
 {
     /// Answers when the store is reachable (readiness probe).
     async fn ping(&self) -> StoreResult<()>;

@@ -6,6 +6,7 @@ mod errors;
 mod instances;
 mod messages;
 mod status;
+mod sync_runs;
 mod throttle;
 mod users;
 
