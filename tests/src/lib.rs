@@ -5,10 +5,12 @@
 //! - [`app`]: the real local app on a free port, and a small HTTP client.
 //! - [`dynamo`]: DynamoDB on moto, tables created from `infra/template.yaml`.
 //! - [`lambda`]: function-URL events through the real Lambda handlers.
+//! - [`sqs`]: SQS on the emulator, delivered to the worker as Lambda would.
 //! - [`wa`]: the app wired to an `evosim`, and tenants connected by a QR scan.
 
 pub mod app;
 pub mod dynamo;
 pub mod lambda;
 pub mod pg;
+pub mod sqs;
 pub mod wa;
