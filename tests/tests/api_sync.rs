@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use nolose_evosim::{Seed, seeded_jid, seeded_key_id};
-use nolose_tests::app::error_code;
+use nolose_shared::config::LocalConfig;
+use nolose_tests::app::{Setup, config_with, error_code, test_worker_config};
 use nolose_tests::wa::{Tenant, WaApp};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
@@ -316,5 +317,53 @@ async fn the_raw_views_pass_evolutions_answers_through() {
     assert!(
         body["raw"].is_object(),
         "Evolution's findMessages answer: {body}"
+    );
+}
+
+/// Jobs live in PostgreSQL: a second `nolose` on the same database finishes
+/// the sync the first one was running when it died.
+#[tokio::test]
+async fn a_sync_survives_the_death_of_its_worker() {
+    let mut wa = WaApp::spawn().await;
+    let t = wa.connected_tenant("restart@example.com").await;
+    wa.sim.seed(&t.instance, seed(40, 5)).expect("seed");
+    wa.sim
+        .add_latency(Some("chat/findMessages"), Duration::from_millis(150));
+    sync_chats(&wa, &t).await;
+    let deadline = tokio::time::Instant::now() + SYNC_PATIENCE;
+    loop {
+        let (_, body) = wa.get(&t.token, "/api/evolution/sync/status").await;
+        if body["chats_done"].as_u64().is_some_and(|n| n >= 1) {
+            assert_eq!(body["state"], "running", "stopped mid-sync: {body}");
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no chat ever finished"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    wa.app.worker.take().expect("worker").abort();
+    let setup = Setup {
+        evolution: Some((wa.sim.base_url().to_owned(), wa.sim.api_key().to_owned())),
+        webhook_secret: None,
+    };
+    let local = LocalConfig::from_lookup(|n| (n == "DATABASE_URL").then(|| wa.app.db.url.clone()))
+        .expect("local config");
+    let second = nolose_local::build_app(config_with(&setup, "http://127.0.0.1:9"), &local)
+        .await
+        .expect("second nolose");
+    let _worker = second.start_worker(&second.state, test_worker_config());
+
+    let done = wait_until_done(&wa, &t).await;
+    assert_eq!(
+        (
+            &done["chats_done"],
+            &done["chats_failed"],
+            &done["messages_synced"]
+        ),
+        (&Value::from(40), &Value::from(0), &Value::from(200)),
+        "{done}"
     );
 }
