@@ -367,3 +367,34 @@ async fn a_sync_survives_the_death_of_its_worker() {
         "{done}"
     );
 }
+
+#[tokio::test]
+async fn a_message_delivered_by_webhook_is_not_stored_again_by_the_sync() {
+    let wa = WaApp::spawn().await;
+    let t = wa.connected_tenant("webhook-then-sync@example.com").await;
+    wa.sim.seed(&t.instance, seed(1, 5)).expect("seed");
+    let live = nolose_evosim::Incoming {
+        from: seeded_jid(1).trim_end_matches("@s.whatsapp.net").to_owned(),
+        text: Some("arrived live".into()),
+        ..Default::default()
+    };
+    wa.sim.inject(&t.instance, live).expect("inject");
+    assert_eq!(
+        wa.wait_for_messages(&t, 1).await.len(),
+        1,
+        "the webhook stored it"
+    );
+
+    sync_chats(&wa, &t).await;
+    let done = wait_until_done(&wa, &t).await;
+
+    assert_eq!(
+        done["messages_synced"], 5,
+        "only the history was new: {done}"
+    );
+    assert_eq!(
+        wa.messages(&t).await.len(),
+        6,
+        "the live message once, plus the history"
+    );
+}
