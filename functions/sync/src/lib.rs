@@ -2,13 +2,15 @@
 //! of API.md "Reading data", each scoped to the caller.
 //!
 //! - [`chats`]: the chat list sync that fans out one history job per chat.
-//! - [`sync`]: contacts sync, run status, one chat's history, raw views.
+//! - [`sync`]: contacts sync, run status, one chat's history.
+//! - [`raw`]: Evolution's chat list and message page, passed through.
 //! - [`reads`]: the list routes and stats.
 //! - [`views`]: the JSON shapes of contacts and messages.
 //! - [`paging`]: `skip`/`limit` validation shared by every list.
 
 pub mod chats;
 mod paging;
+pub mod raw;
 pub mod reads;
 pub mod sync;
 pub mod views;
@@ -37,11 +39,8 @@ pub fn routes() -> Router<AppState> {
             "/api/evolution/sync/messages/{contact_id}",
             post(sync::sync_messages),
         )
-        .route("/api/evolution/chats/raw", get(sync::chats_raw))
-        .route(
-            "/api/evolution/chats/messages/raw",
-            post(sync::messages_raw),
-        )
+        .route("/api/evolution/chats/raw", get(raw::chats_raw))
+        .route("/api/evolution/chats/messages/raw", post(raw::messages_raw))
 }
 
 #[derive(utoipa::OpenApi)]
@@ -50,8 +49,8 @@ pub fn routes() -> Router<AppState> {
     chats::sync_chats,
     sync::sync_status,
     sync::sync_messages,
-    sync::chats_raw,
-    sync::messages_raw
+    raw::chats_raw,
+    raw::messages_raw
 ))]
 pub struct SyncApi;
 

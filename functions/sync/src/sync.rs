@@ -1,6 +1,6 @@
 //! The sync routes that work on one thing at a time: contacts, the status
-//! of the latest run, one chat's history, and the two `raw` debug views.
-//! The fan-out over every chat is in [`crate::chats`].
+//! of the latest run, and one chat's history. The fan-out over every chat
+//! is in [`crate::chats`], the `raw` debug views in [`crate::raw`].
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -11,7 +11,7 @@ use nolose_shared::error::ErrorBody;
 use nolose_shared::evolution::EvolutionError;
 use nolose_shared::evolution::gateway::RemoteState;
 use nolose_shared::history::{HistoryError, sync_chat};
-use nolose_shared::http::{ApiQuery, OptionalJson};
+use nolose_shared::http::ApiQuery;
 use nolose_shared::store::{ConnectionStatus, ContactUpsert, Instance, SyncState};
 use nolose_shared::{ApiError, AppState};
 use serde::{Deserialize, Serialize};
@@ -212,47 +212,4 @@ pub async fn sync_messages(
         synced_count: synced,
         message: format!("Synced {synced} new messages"),
     }))
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct Raw {
-    #[schema(value_type = Object)]
-    pub raw: Value,
-}
-
-#[utoipa::path(get, path = "/api/evolution/chats/raw", tag = "sync", security(("bearer" = [])),
-    responses((status = 200, body = Raw), (status = 409, description = "not_connected", body = ErrorBody)))]
-pub async fn chats_raw(
-    State(state): State<AppState>,
-    AuthUser(user): AuthUser,
-) -> Result<Json<Raw>, ApiError> {
-    let instance = connected(&state, user.id).await?;
-    let chats = state.evolution.find_chats(&instance.name).await?;
-    Ok(Json(Raw {
-        raw: Value::Array(chats),
-    }))
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct RawMessagesRequest {
-    pub remote_jid: String,
-    pub limit: Option<u32>,
-}
-
-#[utoipa::path(post, path = "/api/evolution/chats/messages/raw", tag = "sync", security(("bearer" = [])),
-    request_body = RawMessagesRequest,
-    responses((status = 200, body = Raw), (status = 409, description = "not_connected", body = ErrorBody)))]
-pub async fn messages_raw(
-    State(state): State<AppState>,
-    AuthUser(user): AuthUser,
-    OptionalJson(body): OptionalJson<RawMessagesRequest>,
-) -> Result<Json<Raw>, ApiError> {
-    let instance = connected(&state, user.id).await?;
-    let body = body.ok_or_else(|| ApiError::validation("remote_jid: is required"))?;
-    let limit = body.limit.unwrap_or(50).clamp(1, 500);
-    let page = state
-        .evolution
-        .find_messages(&instance.name, &body.remote_jid, 1, limit)
-        .await?;
-    Ok(Json(Raw { raw: page.raw }))
 }

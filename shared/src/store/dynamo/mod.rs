@@ -19,6 +19,7 @@ mod errors;
 pub mod ids;
 mod keys;
 mod stub;
+mod sync_counts;
 mod sync_runs;
 mod throttle;
 mod user_item;
