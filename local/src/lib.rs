@@ -4,17 +4,21 @@
 //! - [`build_app`]: the application, built once for `main` and for the tests.
 //! - [`serve`]: runs it on a listener until the shutdown future resolves.
 //! - [`openapi`]: the merged OpenAPI document and the `/docs` page.
+//! - [`worker`]: the in-process apalis worker of the history sync jobs.
 
 pub mod openapi;
+pub mod worker;
 
 use std::future::Future;
 use std::sync::Arc;
 
 use anyhow::Context;
 use axum::Router;
+use nolose_jobs::local::{ApalisQueue, WorkerConfig};
 use nolose_shared::AppState;
 use nolose_shared::config::{Config, LocalConfig};
-use nolose_shared::http::app;
+use nolose_shared::http::{ReadinessCheck, app};
+use nolose_shared::jobs::JobQueue;
 use nolose_shared::store::postgres::{DEFAULT_MAX_CONNECTIONS, PgStore};
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
@@ -26,18 +30,41 @@ pub struct App {
     pub store: PgStore,
 }
 
-/// Connects to PostgreSQL (creating the database and applying migrations)
-/// and merges every function's routes behind the common layers.
+/// Connects to PostgreSQL (creating the database and applying migrations,
+/// ours and apalis'), queues jobs there, and merges every function's routes
+/// behind the common layers. The worker is started separately
+/// ([`App::start_worker`]) so that `main` and tests control its life.
 pub async fn build_app(config: Config, local: &LocalConfig) -> anyhow::Result<App> {
     let store = PgStore::connect(local.database_url.expose_secret(), DEFAULT_MAX_CONNECTIONS)
         .await
         .context("connecting to PostgreSQL (DATABASE_URL)")?;
-    let state = AppState::new(config, Arc::new(store.clone()))?;
+    nolose_jobs::local::setup(store.pool()).await?;
+    let queue: Arc<dyn JobQueue> = Arc::new(ApalisQueue::new(store.pool()));
+    let state = AppState::new(config, Arc::new(store.clone()))?
+        .with_jobs(Arc::clone(&queue))
+        .with_readiness(vec![job_queue_check(queue)]);
     Ok(App {
         router: router(state.clone()),
         state,
         store,
     })
+}
+
+impl App {
+    /// Starts the sync worker for `state` (the app's, or a test's variant).
+    pub fn start_worker(&self, state: &AppState, config: WorkerConfig) -> worker::WorkerHandle {
+        worker::start_worker(state, self.store.pool(), config)
+    }
+}
+
+fn job_queue_check(queue: Arc<dyn JobQueue>) -> ReadinessCheck {
+    (
+        "job_queue",
+        Arc::new(move || {
+            let queue = Arc::clone(&queue);
+            Box::pin(async move { queue.ping().await.is_ok() })
+        }),
+    )
 }
 
 /// Every function's routes, the OpenAPI document and the docs page.

@@ -3,6 +3,7 @@
 use std::net::{Ipv4Addr, SocketAddr};
 
 use anyhow::Context;
+use nolose_jobs::local::WorkerConfig;
 use nolose_shared::config::{Config, LocalConfig, or_exit};
 use nolose_shared::telemetry;
 use tokio::net::TcpListener;
@@ -13,12 +14,14 @@ async fn main() -> anyhow::Result<()> {
     let config = or_exit(Config::from_env());
     let local = or_exit(LocalConfig::from_env());
     let app = nolose_local::build_app(config, &local).await?;
+    let worker = app.start_worker(&app.state, WorkerConfig::default());
     let addr = SocketAddr::from((Ipv4Addr::UNSPECIFIED, local.port));
     let listener = TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding {addr}"))?;
     tracing::info!(%addr, "nolose listening");
     nolose_local::serve(listener, app.router, shutdown_signal()).await?;
+    worker.stop().await;
     tracing::info!("nolose stopped");
     Ok(())
 }

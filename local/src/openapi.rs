@@ -24,6 +24,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(nolose_instance::InstanceApi::openapi());
     doc.merge(nolose_sync::reads::ReadsApi::openapi());
     doc.merge(nolose_send::SendApi::openapi());
+    doc.merge(nolose_sync::SyncApi::openapi());
     doc.merge(nolose_webhook::WebhookApi::openapi());
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme(

@@ -10,6 +10,8 @@
 //! - [`store`]: the store port and its adapters (`postgres`, `dynamodb`).
 //! - [`secrets`]: webhook secrets remembered per user (they never change).
 //! - [`ingest`]: the one insert-if-new path for messages (webhook, sync, send).
+//! - [`history`]: one chat's recent history into the store (sync job and route).
+//! - [`jobs`]: jobs as serde data and the `JobQueue` port (`sqs` adapter).
 //! - [`http`]: `AppState`, the JSON extractor, and the layers and fallbacks
 //!   every router gets (request ids, CORS, body limits, JSON 404/405).
 //! - `lambda` (feature `lambda`): the shared `main` of every HTTP Lambda.
@@ -23,8 +25,10 @@ pub mod connection;
 pub mod domain;
 pub mod error;
 pub mod evolution;
+pub mod history;
 pub mod http;
 pub mod ingest;
+pub mod jobs;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 pub mod secrets;

@@ -2,7 +2,10 @@
 //! small client for it. Tests talk to it over real HTTP.
 
 use std::sync::Arc;
+use std::time::Duration;
 
+use nolose_jobs::local::WorkerConfig;
+use nolose_local::worker::WorkerHandle;
 use nolose_shared::AppState;
 use nolose_shared::config::{Config, LocalConfig};
 use nolose_shared::store::postgres::PgStore;
@@ -52,7 +55,22 @@ pub struct TestApp {
     pub store: PgStore,
     pub clock: Arc<ManualClock>,
     stop: Option<oneshot::Sender<()>>,
+    /// The in-process sync worker (take it to stop or crash it).
+    pub worker: Option<WorkerHandle>,
     pub db: TestDb,
+}
+
+/// The sync worker with test timings: retries milliseconds apart, and a
+/// dead worker's jobs handed on after about two seconds.
+pub fn test_worker_config() -> WorkerConfig {
+    WorkerConfig {
+        concurrency: 8,
+        attempts: 4,
+        backoff: Duration::from_millis(20),
+        max_backoff: Duration::from_millis(200),
+        heartbeat: Duration::from_secs(1),
+        missed_heartbeats: 2,
+    }
 }
 
 impl TestApp {
@@ -74,6 +92,7 @@ impl TestApp {
         let app = nolose_local::build_app(config_with(&setup, &base), &local)
             .await
             .expect("build app");
+        let worker = app.start_worker(&app.state, test_worker_config());
         let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
         let state = app.state.with_clock(Arc::clone(&clock) as Arc<dyn Clock>);
         let router = nolose_local::router(state.clone());
@@ -89,6 +108,7 @@ impl TestApp {
             store: app.store,
             clock,
             stop: Some(stop),
+            worker: Some(worker),
             db,
         }
     }

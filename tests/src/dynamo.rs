@@ -35,6 +35,11 @@ pub async fn fresh_store() -> Arc<dyn Store> {
 /// credentials and region fill in for the emulator when none are set; they
 /// go through the loader, so the process environment stays untouched.
 pub async fn client() -> Client {
+    Client::new(&sdk_config().await)
+}
+
+/// The SDK configuration of every emulated service (DynamoDB, SQS).
+pub async fn sdk_config() -> aws_config::SdkConfig {
     let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| {
         panic!(
             "AWS_ENDPOINT_URL is not set: run the test suite with scripts/test, which starts moto"
@@ -53,7 +58,7 @@ pub async fn client() -> Client {
     if unset("AWS_REGION") && unset("AWS_DEFAULT_REGION") {
         loader = loader.region(Region::new("us-east-1"));
     }
-    Client::new(&loader.load().await)
+    loader.load().await
 }
 
 fn unset(var: &str) -> bool {

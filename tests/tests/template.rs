@@ -186,3 +186,53 @@ fn the_send_function_outlasts_a_send_and_a_waiting_duplicate() {
         "the send function's URL is an output"
     );
 }
+
+#[test]
+fn the_sync_queue_retries_five_times_into_a_dlq_and_outlasts_the_worker() {
+    let t = template();
+    let queue = &t["Resources"]["SyncQueue"]["Properties"];
+    let worker = &t["Resources"]["SyncWorkerFunction"]["Properties"];
+    let timeout = worker["Timeout"].as_u64().expect("worker Timeout");
+    let visibility = queue["VisibilityTimeout"]
+        .as_u64()
+        .expect("VisibilityTimeout");
+    assert!(
+        visibility >= 6 * timeout,
+        "visibility {visibility} < 6 x {timeout}"
+    );
+    assert_eq!(queue["RedrivePolicy"]["maxReceiveCount"], 5);
+    let dlq = format!("{:?}", queue["RedrivePolicy"]["deadLetterTargetArn"]);
+    assert!(dlq.contains("SyncDeadLetterQueue"), "{dlq}");
+    assert_eq!(
+        nolose_jobs::sqs_worker::MAX_RECEIVES as u64,
+        queue["RedrivePolicy"]["maxReceiveCount"]
+            .as_u64()
+            .unwrap_or_default(),
+        "the worker knows the last receive"
+    );
+}
+
+#[test]
+fn the_sync_worker_reports_partial_failures_with_bounded_concurrency() {
+    let t = template();
+    let events = &t["Resources"]["SyncWorkerFunction"]["Properties"]["Events"];
+    let source = events
+        .as_mapping()
+        .and_then(|m| m.values().find(|e| e["Type"] == "SQS"))
+        .expect("an SQS event source");
+    let types = format!("{:?}", source["Properties"]["FunctionResponseTypes"]);
+    assert!(types.contains("ReportBatchItemFailures"), "{types}");
+    assert!(
+        source["Properties"]["ScalingConfig"]["MaximumConcurrency"]
+            .as_u64()
+            .is_some_and(|n| n >= 2),
+        "MaximumConcurrency (AWS minimum 2)"
+    );
+    let sync = &t["Resources"]["SyncFunction"]["Properties"];
+    assert!(!sync["Environment"]["Variables"]["SYNC_QUEUE_URL"].is_null());
+    let actions = format!("{:?}", sync["Policies"]);
+    assert!(
+        actions.contains("sqs:SendMessage"),
+        "sync may enqueue: {actions}"
+    );
+}

@@ -13,6 +13,7 @@ pub use layers::{CLIENT_BODY_LIMIT, CommonApi, WEBHOOK_BODY_LIMIT, app};
 use crate::auth::{PasswordHasher, TokenKeys};
 use crate::config::Config;
 use crate::evolution::{Evolution, HttpEvolution};
+use crate::jobs::{JobQueue, NoQueue};
 use crate::secrets::SecretCache;
 use crate::store::Store;
 use crate::time::{Clock, SystemClock};
@@ -25,6 +26,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// Evolution API v2 (the HTTP client; tests point it at `evosim`).
     pub evolution: Arc<dyn Evolution>,
+    /// Where per-chat sync jobs go (SQS, apalis); [`NoQueue`] by default.
+    pub jobs: Arc<dyn JobQueue>,
     /// Per-instance webhook secrets already read from the store.
     pub webhook_secrets: Arc<SecretCache>,
     pub tokens: TokenKeys,
@@ -49,6 +52,7 @@ impl AppState {
             config: Arc::new(config),
             store,
             evolution,
+            jobs: Arc::new(NoQueue),
             webhook_secrets: Arc::default(),
             tokens,
             passwords: PasswordHasher::new(cpus)?,
@@ -64,6 +68,11 @@ impl AppState {
 
     pub fn with_evolution(mut self, evolution: Arc<dyn Evolution>) -> Self {
         self.evolution = evolution;
+        self
+    }
+
+    pub fn with_jobs(mut self, jobs: Arc<dyn JobQueue>) -> Self {
+        self.jobs = jobs;
         self
     }
 

@@ -21,6 +21,7 @@ mod idempotency;
 mod model;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+mod sync_run;
 
 pub use idempotency::{
     Fingerprint, IDEMPOTENCY_LEASE, IDEMPOTENCY_TTL, IdempotencyKey, IdempotencyStore, LeaseToken,
@@ -30,6 +31,7 @@ pub use model::{
     ConnectionStatus, Contact, ContactId, ContactUpsert, Conversation, ConversationId, Inserted,
     Instance, Message, MessageId, NewMessage, Page, Stats, StatusOutcome,
 };
+pub use sync_run::{ChatOutcome, SyncId, SyncRun, SyncRunStore, SyncStart, SyncState};
 
 /// Every store operation gives up after this long: a 503 well before a
 /// Lambda's own timeout (API.md).
@@ -206,6 +208,7 @@ pub trait Store:
     + ContactStore
     + MessageStore
     + IdempotencyStore
+    + SyncRunStore
     + Send
     + Sync
     + 'static

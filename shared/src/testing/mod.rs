@@ -11,6 +11,7 @@ pub mod contacts;
 pub mod idempotency;
 pub mod instances;
 pub mod messages;
+pub mod sync_runs;
 pub mod throttle;
 pub mod users;
 
@@ -138,6 +139,14 @@ macro_rules! store_conformance {
             idempotency::an_abandoned_reservation_frees_the_key_after_its_lease,
             idempotency::a_completed_key_cannot_be_completed_or_released_again,
             idempotency::keys_are_per_user,
+            sync_runs::a_user_who_never_synced_has_no_run,
+            sync_runs::a_started_run_is_running_and_is_the_latest,
+            sync_runs::a_second_start_returns_the_running_run,
+            sync_runs::of_concurrent_starts_exactly_one_starts,
+            sync_runs::a_run_of_no_chats_is_done_at_once,
+            sync_runs::each_chat_counts_once_and_the_last_one_finishes_the_run,
+            sync_runs::concurrent_chat_reports_are_all_counted,
+            sync_runs::another_users_run_is_not_found,
         );
     };
     (@cases $make:expr; $($module:ident :: $case:ident),* $(,)?) => {

@@ -32,6 +32,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 
 use super::errors::backend;
 use crate::domain::{Email, Jid, UserId};
+use crate::store::SyncId;
 use crate::store::{ContactId, ConversationId, MessageId, StoreResult};
 
 /// One item's attributes, as the SDK takes and returns them.
@@ -60,6 +61,19 @@ pub(super) const EXISTS: &str = "attribute_exists(PK)";
 
 pub(super) fn user_pk(id: UserId) -> String {
     format!("USER#{id}")
+}
+
+/// The sort key of the pointer to a user's latest sync run (`PK = USER#<uid>`).
+pub(super) const SYNC_LATEST: &str = "SYNC";
+
+/// A sync run (`PK = USER#<uid>`).
+pub(super) fn sync_sk(run: SyncId) -> String {
+    format!("SYNC#{run}")
+}
+
+/// The marker of one finished chat of a run (`PK = USER#<uid>`).
+pub(super) fn sync_chat_sk(run: SyncId, contact: ContactId) -> String {
+    format!("SYNC#{run}#C#{contact}")
 }
 
 /// E-mails are stored normalised (trimmed, lower-cased), so one address has

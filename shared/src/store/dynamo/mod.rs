@@ -37,6 +37,8 @@ mod message_item;
 mod messages;
 mod ops;
 mod stats;
+mod sync_counts;
+mod sync_runs;
 mod throttle;
 mod user_item;
 mod users;

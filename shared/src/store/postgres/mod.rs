@@ -6,6 +6,7 @@ mod errors;
 mod idempotency;
 mod instances;
 mod messages;
+mod sync_runs;
 mod throttle;
 mod users;
 

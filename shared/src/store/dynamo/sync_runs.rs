@@ -1,0 +1,234 @@
+//! [`SyncRunStore`] on DynamoDB. Items, all under `USER#<uid>`:
+//!
+//! - the run, `SYNC#<id>`: counters kept with `ADD`, so concurrent jobs
+//!   never lose a count, and `chats_left` counting down to zero;
+//! - the pointer to the latest run, `SYNC`: starting a run swaps it with a
+//!   condition on the id it replaces, so of concurrent starts one wins;
+//! - one marker per finished chat, `SYNC#<id>#C#<contact>`, written in the
+//!   same transaction as the counters and refusing to overwrite, so a job
+//!   run twice (SQS is at-least-once) counts its chat once.
+//!
+//! DynamoDB conditions cannot add, so `done` is set by a second update
+//! guarded by `chats_left <= 0`; should that step be lost, reads still
+//! derive `done` from the counters. Counting a chat is in `sync_counts`.
+
+use anyhow::anyhow;
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use super::DynamoStore;
+use super::errors::{
+    CONDITION_FAILED, backend, cancellation_codes, cancelled_transiently, classify,
+};
+use super::ids;
+use super::keys::{self, IS_NEW, Item, n, s};
+use crate::domain::UserId;
+use crate::store::{
+    ChatOutcome, ContactId, StoreError, StoreResult, SyncId, SyncRun, SyncRunStore, SyncStart,
+    SyncState,
+};
+
+#[derive(Deserialize)]
+struct RunItem {
+    sync_id: i64,
+    state: String,
+    chats_total: u32,
+    chats_done: u32,
+    chats_failed: u32,
+    messages_synced: u64,
+    started_at: i64,
+    finished_at: Option<i64>,
+    updated_at: Option<i64>,
+}
+
+fn at(ms: i64) -> StoreResult<DateTime<Utc>> {
+    DateTime::from_timestamp_millis(ms)
+        .ok_or_else(|| backend(anyhow!("{ms} ms is out of range"), "decoding a sync run"))
+}
+
+pub(super) fn parse(user: UserId, item: Item) -> StoreResult<SyncRun> {
+    let r: RunItem =
+        serde_dynamo::from_item(item).map_err(|e| backend(e, "decoding a sync run"))?;
+    let complete = r.chats_done + r.chats_failed >= r.chats_total;
+    let done = r.state == "done" || complete;
+    let finished = if done {
+        r.finished_at.or(r.updated_at).or(Some(r.started_at))
+    } else {
+        None
+    };
+    Ok(SyncRun {
+        id: SyncId::new(r.sync_id),
+        user_id: user,
+        state: if done {
+            SyncState::Done
+        } else {
+            SyncState::Running
+        },
+        chats_total: r.chats_total,
+        chats_done: r.chats_done,
+        chats_failed: r.chats_failed,
+        messages_synced: r.messages_synced,
+        started_at: at(r.started_at)?,
+        finished_at: finished.map(at).transpose()?,
+    })
+}
+
+#[async_trait]
+impl SyncRunStore for DynamoStore {
+    #[tracing::instrument(skip_all, fields(user_id = %user, chats))]
+    async fn start_sync_run(
+        &self,
+        user: UserId,
+        chats: u32,
+        now: DateTime<Utc>,
+    ) -> StoreResult<SyncStart> {
+        for _ in 0..ids::MAX_ATTEMPTS {
+            let latest = self.latest_sync_run(user).await?;
+            if let Some(run) = latest.clone().filter(|r| r.state == SyncState::Running) {
+                return Ok(SyncStart::AlreadyRunning(run));
+            }
+            let run = SyncRun {
+                id: SyncId::new(ids::mint()),
+                user_id: user,
+                state: if chats == 0 {
+                    SyncState::Done
+                } else {
+                    SyncState::Running
+                },
+                chats_total: chats,
+                chats_done: 0,
+                chats_failed: 0,
+                messages_synced: 0,
+                started_at: now,
+                finished_at: (chats == 0).then_some(now),
+            };
+            if self.insert_run(&run, latest.map(|r| r.id)).await? {
+                return Ok(SyncStart::Started(run));
+            }
+        }
+        Err(StoreError::Unavailable(anyhow!(
+            "sync runs kept being started concurrently"
+        )))
+    }
+
+    #[tracing::instrument(skip_all, fields(user_id = %user, sync_id = %run, contact_id = %contact))]
+    async fn finish_sync_chat(
+        &self,
+        user: UserId,
+        run: SyncId,
+        contact: ContactId,
+        outcome: ChatOutcome,
+        now: DateTime<Utc>,
+    ) -> StoreResult<SyncRun> {
+        if self.count_chat(user, run, contact, outcome, now).await?
+            && let Some(done) = self.mark_done(user, run, now).await?
+        {
+            return Ok(done);
+        }
+        let item = self
+            .get_item(run_key(user, run), "reading a sync run")
+            .await?;
+        item.map(|i| parse(user, i))
+            .transpose()?
+            .ok_or(StoreError::NotFound)
+    }
+
+    #[tracing::instrument(skip_all, fields(user_id = %user))]
+    async fn latest_sync_run(&self, user: UserId) -> StoreResult<Option<SyncRun>> {
+        let pointer = self
+            .get_item(
+                keys::key(keys::user_pk(user), keys::SYNC_LATEST),
+                "reading the latest sync",
+            )
+            .await?;
+        let Some(id) = pointer.and_then(|p| p.get("sync_id").and_then(|v| v.as_n().ok()).cloned())
+        else {
+            return Ok(None);
+        };
+        let id = id
+            .parse()
+            .map_err(|e| backend(e, "decoding the latest sync id"))?;
+        let item = self
+            .get_item(run_key(user, SyncId::new(id)), "reading a sync run")
+            .await?;
+        item.map(|i| parse(user, i)).transpose()
+    }
+}
+
+impl DynamoStore {
+    /// Writes the run and points `SYNC` at it, if `SYNC` still points at
+    /// `previous`; `false` when someone else started a run in between.
+    async fn insert_run(&self, run: &SyncRun, previous: Option<SyncId>) -> StoreResult<bool> {
+        let pk = keys::user_pk(run.user_id);
+        let mut item = keys::key(pk.clone(), &keys::sync_sk(run.id));
+        item.insert("sync_id".into(), n(run.id.get()));
+        item.insert("state".into(), s(run.state.as_str()));
+        item.insert("chats_total".into(), n(i64::from(run.chats_total)));
+        item.insert("chats_left".into(), n(i64::from(run.chats_total)));
+        for counter in ["chats_done", "chats_failed", "messages_synced"] {
+            item.insert(counter.into(), n(0));
+        }
+        item.insert("started_at".into(), n(run.started_at.timestamp_millis()));
+        if let Some(f) = run.finished_at {
+            item.insert("finished_at".into(), n(f.timestamp_millis()));
+        }
+        let mut pointer = keys::key(pk, keys::SYNC_LATEST);
+        pointer.insert("sync_id".into(), n(run.id.get()));
+        let mut swap = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(pointer));
+        swap = match previous {
+            None => swap.condition_expression(IS_NEW),
+            Some(prev) => swap
+                .condition_expression("sync_id = :prev")
+                .expression_attribute_values(":prev", n(prev.get())),
+        };
+        let put_run = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(IS_NEW)
+            .build()
+            .map_err(|e| backend(e, "building a sync run put"))?;
+        let swap = swap
+            .build()
+            .map_err(|e| backend(e, "building a sync pointer put"))?;
+        let sent = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put_run).build())
+            .transact_items(TransactWriteItem::builder().put(swap).build())
+            .send()
+            .await;
+        self.settle(sent, "starting a sync run").await
+    }
+
+    async fn settle(
+        &self,
+        sent: Result<
+            aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsOutput,
+            aws_sdk_dynamodb::error::SdkError<
+                aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+                aws_sdk_dynamodb::config::http::HttpResponse,
+            >,
+        >,
+        doing: &'static str,
+    ) -> StoreResult<bool> {
+        let Err(err) = sent else {
+            return Ok(true);
+        };
+        let Some(codes) = cancellation_codes(&err) else {
+            return Err(classify(err, doing));
+        };
+        if codes.iter().any(|c| c == CONDITION_FAILED) || cancelled_transiently(&codes) {
+            Ok(false)
+        } else {
+            Err(backend(anyhow!("cancelled ({codes:?})"), doing))
+        }
+    }
+}
+
+pub(super) fn run_key(user: UserId, run: SyncId) -> Item {
+    keys::key(keys::user_pk(user), &keys::sync_sk(run))
+}
