@@ -32,8 +32,28 @@ pub enum ConnectionChange {
     Closed,
 }
 
+/// Evolution dispatches webhooks concurrently and its retries reorder them:
+/// a QR or a `connecting` emitted before the scan can land after `open`.
+/// For this long after `open` such reports are taken as stale (a real
+/// reconnect right after a scan is silent anyway, EVOLUTION.md §5.5).
+pub const OPEN_SETTLES_FOR: chrono::Duration = chrono::Duration::seconds(30);
+
+fn just_opened(instance: &Instance, now: DateTime<Utc>) -> bool {
+    instance.status == ConnectionStatus::Connected
+        && instance
+            .last_connected_at
+            .is_some_and(|at| now - at < OPEN_SETTLES_FOR)
+}
+
 /// Applies `change` at `now`; returns whether anything changed.
 pub fn apply(instance: &mut Instance, change: &ConnectionChange, now: DateTime<Utc>) -> bool {
+    let late = matches!(
+        change,
+        ConnectionChange::Qr { .. } | ConnectionChange::Connecting
+    );
+    if late && just_opened(instance, now) {
+        return false;
+    }
     let before = instance.clone();
     match change {
         ConnectionChange::Qr {
@@ -199,6 +219,42 @@ mod tests {
             "a repeated open changes nothing"
         );
         assert_eq!(i.profile_name.as_deref(), Some("Ana"));
+    }
+
+    #[test]
+    fn a_qr_or_connecting_that_lands_just_after_open_is_stale() {
+        let now = Utc::now();
+        let mut i = instance(ConnectionStatus::Qr);
+        let open = ConnectionChange::Open {
+            phone_number: None,
+            profile_name: None,
+        };
+        assert!(apply(&mut i, &open, now));
+        assert!(
+            !apply(&mut i, &qr(), now + chrono::Duration::seconds(1)),
+            "a late QR"
+        );
+        assert!(
+            !apply(
+                &mut i,
+                &ConnectionChange::Connecting,
+                now + chrono::Duration::seconds(2)
+            ),
+            "a late connecting"
+        );
+        assert_eq!(i.status, ConnectionStatus::Connected);
+        assert!(
+            apply(
+                &mut i,
+                &ConnectionChange::Connecting,
+                now + OPEN_SETTLES_FOR
+            ),
+            "a reconnect later is real"
+        );
+        assert!(
+            apply(&mut i, &ConnectionChange::Closed, now + OPEN_SETTLES_FOR),
+            "a close is never stale"
+        );
     }
 
     #[test]

@@ -136,9 +136,8 @@ async fn a_chat_failing_transiently_comes_back_until_its_last_receive_counts_it_
     );
 }
 
-/// The whole flow through the function URL of `sync` and the worker. It
-/// needs the DynamoDB adapter for instances, contacts and messages (branch
-/// `dynamo`); until that is merged, the stub store fails it.
+/// The whole flow through the function URL of `sync` and the worker, on
+/// DynamoDB and SQS (moto).
 #[tokio::test]
 async fn a_chat_sync_fans_out_through_sqs_and_reaches_done() {
     let sim = EvoSim::spawn(SimConfig::fast()).await.expect("evosim");
