@@ -1,6 +1,6 @@
 //! What the load generators share: the release `nolose` on a free loopback
 //! port against a fresh PostgreSQL database (dropped afterwards), a tenant
-//! connected through the real API, and latency percentiles.
+//! connected through the real API, latency percentiles and memory readings.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -137,6 +137,18 @@ pub async fn connect_tenant(
         ensure!(Instant::now() < deadline, "the instance never connected");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// `VmRSS` or `VmHWM` (peak) of a process, in MiB (one decimal).
+pub fn memory_mib(pid: u32, field: &str) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let kib: f64 = status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    (kib / 1024.0 * 10.0).round() / 10.0
 }
 
 /// The `p` quantile of sorted latencies, in milliseconds (one decimal).

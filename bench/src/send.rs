@@ -13,14 +13,12 @@
 //! the store holds exactly one message per send (evosim's `send.message`
 //! echoes included), and prints one JSON object. Loopback only; bounded.
 
-mod common;
-
 use std::io::Write as _;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
-use common::{connect_tenant, env_num, json_call, percentile, start_server};
 use futures::StreamExt;
+use nolose_bench::{connect_tenant, env_num, json_call, percentile, start_server};
 use nolose_evosim::{EvoSim, SimConfig};
 use serde_json::{Value, json};
 

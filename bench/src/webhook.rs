@@ -13,140 +13,14 @@
 //! prints one JSON object. Loopback only; bounded in count.
 
 use std::io::Write;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail, ensure};
+use anyhow::{Context, bail};
 use futures::StreamExt;
 use nolose_evosim::{EvoSim, SimConfig};
+
+use nolose_bench::{connect_tenant, env_num, json_call, memory_mib, percentile, start_server};
 use serde_json::{Value, json};
-
-fn env_num(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
-/// `VmRSS` or `VmHWM` (peak) of a process, in MiB.
-fn memory_mib(pid: u32, field: &str) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let kib: f64 = status
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0);
-    (kib / 1024.0 * 10.0).round() / 10.0
-}
-
-struct Server {
-    child: Child,
-    base: String,
-    admin_url: String,
-    database: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .arg(self.child.id().to_string())
-            .status();
-        let _ = self.child.wait();
-        let drop = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.database);
-        let _ = Command::new("psql")
-            .args([&self.admin_url, "-qc", &drop])
-            .status();
-    }
-}
-
-async fn start_server(binary: &str, sim: &EvoSim) -> anyhow::Result<Server> {
-    let admin_url = std::env::var("TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres:postgres@127.0.0.1:5432/postgres".into());
-    let database = format!("nolose_bench_{}", uuid::Uuid::new_v4().simple());
-    let server_root = admin_url
-        .rsplit_once('/')
-        .map_or(admin_url.as_str(), |(root, _)| root);
-    let port = free_port()?;
-    let base = format!("http://127.0.0.1:{port}");
-    let child = Command::new(binary)
-        .env("DATABASE_URL", format!("{server_root}/{database}"))
-        .env("PORT", port.to_string())
-        .env("SECRET_KEY", "bench-secret-key-bench-secret-key-0123")
-        .env("EVOLUTION_API_URL", sim.base_url())
-        .env("EVOLUTION_API_KEY", sim.api_key())
-        .env("PUBLIC_URL", &base)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .with_context(|| format!("starting {binary}"))?;
-    let server = Server {
-        child,
-        base,
-        admin_url,
-        database,
-    };
-    let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let ready = http
-            .get(format!("{}/api/health/ready", server.base))
-            .send()
-            .await;
-        if ready.is_ok_and(|r| r.status().is_success()) {
-            return Ok(server);
-        }
-        ensure!(Instant::now() < deadline, "nolose did not become ready");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn json_call(req: reqwest::RequestBuilder) -> anyhow::Result<Value> {
-    let res = req.send().await?;
-    let status = res.status();
-    let body: Value = res.json().await.unwrap_or(Value::Null);
-    ensure!(status.is_success(), "{status}: {body}");
-    Ok(body)
-}
-
-/// Registers, logs in, creates the instance and scans its QR; returns the
-/// bearer token, the instance name and its webhook secret.
-async fn connect_tenant(
-    http: &reqwest::Client,
-    base: &str,
-    sim: &EvoSim,
-) -> anyhow::Result<(String, String, String)> {
-    let creds =
-        json!({"email": "bench@example.com", "password": "correct horse battery", "name": "Bench"});
-    json_call(http.post(format!("{base}/api/auth/register")).json(&creds)).await?;
-    let login = json_call(http.post(format!("{base}/api/auth/login")).json(&creds)).await?;
-    let token = login["access_token"].as_str().context("token")?.to_owned();
-    let created = json_call(
-        http.post(format!("{base}/api/evolution/instance/create"))
-            .bearer_auth(&token),
-    )
-    .await?;
-    let instance = created["instance_name"]
-        .as_str()
-        .context("instance name")?
-        .to_owned();
-    sim.scan_qr(&instance, Default::default())?;
-    let webhook = sim
-        .instance(&instance)
-        .and_then(|i| i.webhook)
-        .context("webhook configured")?;
-    let secret = webhook["headers"]["x-webhook-secret"]
-        .as_str()
-        .context("secret")?
-        .to_owned();
-    Ok((token, instance, secret))
-}
 
 fn upsert(instance: &str, i: usize) -> Value {
     json!({
@@ -184,13 +58,6 @@ async fn post(http: &reqwest::Client, url: &str, secret: &str, body: &Value) -> 
     (first.unwrap_or_default(), false)
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted
-        .get(i)
-        .map_or(0.0, |d| (d.as_secs_f64() * 10_000.0).round() / 10.0)
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let Some(binary) = std::env::args().nth(1) else {
@@ -206,7 +73,15 @@ async fn main() -> anyhow::Result<()> {
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(concurrency * 2)
         .build()?;
-    let (token, instance, secret) = connect_tenant(&http, &server.base, &sim).await?;
+    let (token, instance) = connect_tenant(&http, &server.base, &sim).await?;
+    let webhook = sim
+        .instance(&instance)
+        .and_then(|i| i.webhook)
+        .context("webhook configured")?;
+    let secret = webhook["headers"]["x-webhook-secret"]
+        .as_str()
+        .context("secret")?
+        .to_owned();
     tokio::time::sleep(Duration::from_secs(1)).await;
     let pid = server.child.id();
     let idle_rss = memory_mib(pid, "VmRSS:");
