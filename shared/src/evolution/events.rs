@@ -180,6 +180,12 @@ fn status_update(data: &Value) -> WebhookEvent {
     else {
         return WebhookEvent::Malformed("messages.update without keyId".into());
     };
+    // Receipts of group, broadcast and newsletter messages are for messages
+    // we never store: stashing them would only wait for nothing.
+    let chat = str_at(data, "remoteJid").and_then(|j| Jid::parse(j).ok());
+    if chat.is_some_and(|jid| !jid.is_person()) {
+        return WebhookEvent::Ignored("messages.update of a chat we do not keep".into());
+    }
     // An update without a status is Evolution's "DELETED" (§5.5).
     let raw = str_at(data, "status").unwrap_or("DELETED");
     match MessageStatus::from_evolution(raw) {
@@ -344,6 +350,16 @@ mod tests {
                 wuid_phone: Some("5511999999999".into()),
                 profile_name: Some("Ana".into())
             }
+        );
+        assert!(
+            matches!(
+                event(
+                    "messages.update",
+                    json!({"keyId": "K", "remoteJid": "1203630@g.us", "status": "READ"})
+                ),
+                WebhookEvent::Ignored(_)
+            ),
+            "a group receipt is not kept"
         );
         assert!(matches!(
             event("messages.update", json!({"status": "READ"})),
