@@ -53,5 +53,5 @@ pub async fn sync_chat(
         .filter_map(|r| parse_record(r, now).ok())
         .take(limit as usize)
         .collect();
-    Ok(ingest_messages(store, user, &parsed).await?)
+    Ok(ingest_messages(store, user, &parsed, now).await?)
 }

@@ -42,8 +42,8 @@ pub async fn ingest_messages(
     store: &dyn Store,
     user: UserId,
     messages: &[ParsedMessage],
+    now: chrono::DateTime<chrono::Utc>,
 ) -> StoreResult<Ingested> {
-    let now = chrono::Utc::now();
     let mut contacts: HashMap<String, ContactId> = HashMap::new();
     let mut latest: HashMap<ContactId, chrono::DateTime<chrono::Utc>> = HashMap::new();
     let mut batch = Vec::with_capacity(messages.len());

@@ -61,7 +61,8 @@ pub async fn deliver(
 /// the same record to the same insert-if-new path.
 async fn store_outbound(state: &AppState, user: UserId, sent: ParsedMessage) {
     let key_id = sent.key_id.clone();
-    let stored = match ingest_messages(state.store.as_ref(), user, &[sent]).await {
+    let stored = match ingest_messages(state.store.as_ref(), user, &[sent], state.clock.now()).await
+    {
         Ok(stored) => stored,
         Err(e) => {
             tracing::error!(error = format!("{:#}", anyhow::Error::new(e)), %key_id, "sent, but not stored; the echo will bring it");

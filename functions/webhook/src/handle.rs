@@ -89,7 +89,7 @@ async fn dispatch(
     let (store, now) = (state.store.as_ref(), state.clock.now());
     match event {
         WebhookEvent::Messages(messages) => {
-            let done = ingest_messages(store, user, &messages).await?;
+            let done = ingest_messages(store, user, &messages, now).await?;
             Ok(if done.rows.is_empty() && done.skipped > 0 {
                 "ignored"
             } else {
