@@ -3,7 +3,7 @@
 //! password hasher.
 
 use nolose_tests::app::{TestApp, error_code};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 const PW: &str = "correct horse battery";
@@ -23,10 +23,25 @@ fn email_of_length(n: usize) -> String {
     email
 }
 
+/// An address of about `len` characters that compresses badly: PostgreSQL
+/// compresses a long key before indexing it, so only such a value shows
+/// whether a key is bounded (a btree entry holds at most ~2.7 kB).
+fn incompressible_email(len: usize) -> String {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let local: String = (0..len)
+        .map(|_| {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[(x >> 33) as usize % 36])
+        })
+        .collect();
+    format!("{local}@example.com")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn forty_parallel_wrong_logins_check_exactly_ten() {
     let app = TestApp::spawn().await;
     app.register("par@example.com", PW, "Par").await;
+    let hashes_before = app.state.passwords.hashes_run();
 
     let guesses = (0..40).map(|i| {
         let (http, url) = (app.http.clone(), app.url("/api/auth/login"));
@@ -57,6 +72,11 @@ async fn forty_parallel_wrong_logins_check_exactly_ten() {
         (checked, locked),
         (10, 30),
         "of 40 parallel guesses exactly 10 are checked: {statuses:?}"
+    );
+    assert_eq!(
+        app.state.passwords.hashes_run() - hashes_before,
+        10,
+        "and only those ten were verified"
     );
 }
 
@@ -103,7 +123,8 @@ async fn register_refuses_oversized_fields_before_hashing() {
 async fn oversized_login_fields_are_ordinary_failures_that_count() {
     let app = TestApp::spawn().await;
     app.register("big@example.com", PW, "Big").await;
-    let huge_email = format!("{}@example.com", "a".repeat(5 * 1024));
+    let huge_email = incompressible_email(5 * 1024);
+    let hashes_before = app.state.passwords.hashes_run();
     let cases = [
         ("a 5 kB email", huge_email.as_str(), PW.to_owned()),
         (
@@ -125,6 +146,11 @@ async fn oversized_login_fields_are_ordinary_failures_that_count() {
             "case {case}"
         );
     }
+    assert_eq!(
+        app.state.passwords.hashes_run(),
+        hashes_before,
+        "nothing was hashed for input no account can have"
+    );
     for _ in 0..9 {
         app.login(&huge_email, PW).await;
     }
@@ -134,4 +160,46 @@ async fn oversized_login_fields_are_ordinary_failures_that_count() {
         (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
         "a 5 kB email is counted like any address"
     );
+}
+
+#[tokio::test]
+async fn a_saturated_password_hasher_answers_503_with_retry_after() {
+    let app = TestApp::spawn().await;
+    app.register("sat@example.com", PW, "Sat").await;
+    let saturated = app.state.passwords.saturate();
+    let cases = [
+        (
+            "register",
+            "/api/auth/register",
+            json!({"email": "new@example.com", "password": PW, "name": "New"}),
+        ),
+        (
+            "login",
+            "/api/auth/login",
+            json!({"email": "sat@example.com", "password": PW}),
+        ),
+    ];
+    for (case, path, body) in &cases {
+        let res = app
+            .request(Method::POST, path)
+            .json(body)
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE, "case {case}");
+        let retry = res
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().map(str::to_owned));
+        assert!(
+            matches!(retry, Some(Ok(ref s)) if s == "1"),
+            "case {case}: Retry-After {retry:?}"
+        );
+        let got: serde_json::Value = res.json().await.expect("json");
+        assert_eq!(error_code(&got), "unavailable", "case {case}");
+    }
+    drop(saturated);
+    let (status, got) = app.register("new@example.com", PW, "New").await;
+    assert_eq!(status, StatusCode::CREATED, "room again: {got}");
+    assert_eq!(app.login("sat@example.com", PW).await.0, StatusCode::OK);
 }
