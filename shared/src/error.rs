@@ -8,6 +8,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::auth::password::HashError;
 use crate::domain::ParseError;
 use crate::store::StoreError;
 
@@ -45,6 +46,9 @@ pub enum ApiError {
     Upstream(#[source] anyhow::Error),
     #[error("service unavailable")]
     Unavailable(#[source] anyhow::Error),
+    /// 503 of our own making: a bounded resource is full, retry shortly.
+    #[error("The server is busy, please retry in {retry_after_secs} s")]
+    Busy { retry_after_secs: u64 },
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -91,7 +95,7 @@ impl ApiError {
             Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Upstream(_) => StatusCode::BAD_GATEWAY,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -107,7 +111,7 @@ impl ApiError {
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::TooManyAttempts { .. } => "too_many_attempts",
             Self::Upstream(_) => "upstream_error",
-            Self::Unavailable(_) => "unavailable",
+            Self::Unavailable(_) | Self::Busy { .. } => "unavailable",
             Self::Internal(_) => "internal_error",
         }
     }
@@ -119,6 +123,16 @@ impl ApiError {
             Self::Unavailable(_) => "A backing service is unavailable, please retry".into(),
             Self::Internal(_) => "internal error".into(),
             other => other.to_string(),
+        }
+    }
+
+    /// The `Retry-After` of the answer, in seconds.
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::TooManyAttempts { retry_after_secs } | Self::Busy { retry_after_secs } => {
+                Some((*retry_after_secs).max(1))
+            }
+            _ => None,
         }
     }
 
@@ -142,11 +156,10 @@ impl IntoResponse for ApiError {
             code: self.code().to_owned(),
         };
         let mut response = (self.status(), Json(body)).into_response();
-        if let Self::TooManyAttempts { retry_after_secs } = self {
-            response.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from(retry_after_secs.max(1)),
-            );
+        if let Some(secs) = self.retry_after() {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }
@@ -157,6 +170,17 @@ impl From<ParseError> for ApiError {
         Self::Validation {
             code: e.code,
             detail: e.detail.into(),
+        }
+    }
+}
+
+impl From<HashError> for ApiError {
+    fn from(e: HashError) -> Self {
+        match e {
+            HashError::Busy => Self::Busy {
+                retry_after_secs: 1,
+            },
+            HashError::Failed(cause) => Self::Internal(cause.context("password hashing")),
         }
     }
 }

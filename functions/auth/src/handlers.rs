@@ -36,7 +36,8 @@ pub struct RenameRequest {
 
 #[utoipa::path(post, path = "/api/auth/register", tag = "auth", request_body = RegisterRequest,
     responses((status = 201, body = User), (status = 409, description = "email_taken", body = ErrorBody),
-        (status = 422, description = "invalid_email, weak_password, invalid_name", body = ErrorBody)))]
+        (status = 422, description = "invalid_email, weak_password, invalid_name", body = ErrorBody),
+        (status = 503, description = "unavailable: the password hasher is saturated, with Retry-After", body = ErrorBody)))]
 #[tracing::instrument(skip_all)]
 pub async fn register(
     State(state): State<AppState>,
@@ -45,11 +46,7 @@ pub async fn register(
     let email = Email::parse(&req.email)?;
     let password = Password::parse(req.password)?;
     let name = UserName::parse(&req.name)?;
-    let password_hash = state
-        .passwords
-        .hash(&password)
-        .await
-        .map_err(ApiError::Internal)?;
+    let password_hash = state.passwords.hash(&password).await?;
     let new = NewUser {
         email,
         name,
@@ -72,13 +69,14 @@ pub async fn register(
 #[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = TokenResponse),
         (status = 401, description = "invalid_credentials", body = ErrorBody),
-        (status = 429, description = "too_many_attempts, with Retry-After", body = ErrorBody)))]
+        (status = 429, description = "too_many_attempts, with Retry-After", body = ErrorBody),
+        (status = 503, description = "unavailable: the password hasher is saturated, with Retry-After", body = ErrorBody)))]
 #[tracing::instrument(skip_all)]
 pub async fn login(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Json<TokenResponse>, ApiError> {
-    login::run(&state, &Email::normalise(&req.email), &req.password)
+    login::run(&state, &req.email, &req.password)
         .await
         .map(Json)
 }

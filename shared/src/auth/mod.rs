@@ -4,8 +4,9 @@
 
 mod extractor;
 pub mod password;
+mod pool;
 pub mod token;
 
 pub use extractor::AuthUser;
-pub use password::PasswordHasher;
+pub use password::{HashError, PasswordHasher};
 pub use token::TokenKeys;

@@ -1,29 +1,19 @@
-//! argon2id with OWASP's minimum parameters (19 MiB, t=2, p=1).
-//!
-//! Each hash needs 19 MiB of working memory. Letting the argon2 crate
-//! allocate it per call grew the process by 19 MiB per allocator arena it
-//! happened to land in (315 MiB after 16 logins, measured): glibc raises its
-//! mmap threshold after the first free, then keeps the freed blocks. So the
-//! hashes run on a few dedicated threads (one per core), each owning one
-//! 19 MiB buffer, allocated on its first hash and reused for every later
-//! one: memory stays at threads × 19 MiB however many logins come, and goes
-//! back to the system after 30 idle seconds.
+//! argon2id with OWASP's minimum parameters (19 MiB, t=2, p=1), run on the
+//! bounded thread pool of [`super::pool`].
 
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
-use anyhow::{Context, anyhow};
-use argon2::{Algorithm, Argon2, Block, Params, Version};
+use anyhow::anyhow;
+use argon2::{Algorithm, Argon2, Params, Version};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD_NO_PAD as B64;
 use subtle::ConstantTimeEq;
-use tokio::sync::oneshot;
 
+pub use super::pool::HashError;
+#[cfg(any(test, feature = "test-util"))]
+pub use super::pool::Saturation;
+use super::pool::{Memory, Pool};
 use crate::domain::Password;
-
-/// Work for a hashing thread, given that thread's working memory.
-type Job = Box<dyn FnOnce(&mut Memory) + Send>;
 
 /// The parameters of every hash we make (memory in KiB = blocks).
 const M_COST: u32 = 19_456;
@@ -33,25 +23,16 @@ const SALT_LEN: usize = 16;
 const OUTPUT_LEN: usize = 32;
 const PHC_PREFIX: &str = "$argon2id$v=19$m=19456,t=2,p=1$";
 
+/// Jobs that may wait per hashing thread: a burst of logins queues briefly
+/// (each hash takes tens of milliseconds), a flood is refused.
+pub const QUEUE_PER_THREAD: usize = 4;
+
 #[derive(Clone)]
 pub struct PasswordHasher {
-    jobs: mpsc::Sender<Job>,
+    pool: Pool,
     /// Verified against when the e-mail is unknown, so that an unknown
     /// address costs the same time as a wrong password.
     dummy_hash: Arc<str>,
-}
-
-/// One thread's argon2 working memory, allocated on first use.
-#[derive(Default)]
-struct Memory(Vec<Block>);
-
-impl Memory {
-    fn blocks(&mut self) -> &mut [Block] {
-        if self.0.is_empty() {
-            self.0 = vec![Block::default(); M_COST as usize];
-        }
-        &mut self.0
-    }
 }
 
 fn argon2() -> anyhow::Result<Argon2<'static>> {
@@ -67,7 +48,12 @@ fn raw_hash(
     out: &mut [u8],
 ) -> anyhow::Result<()> {
     argon2()?
-        .hash_password_into_with_memory(password.as_bytes(), salt, out, memory.blocks())
+        .hash_password_into_with_memory(
+            password.as_bytes(),
+            salt,
+            out,
+            memory.blocks(M_COST as usize),
+        )
         .map_err(|e| anyhow!("argon2 hashing failed: {e}"))
 }
 
@@ -103,87 +89,111 @@ fn verify_with(memory: &mut Memory, password: &str, phc: &str) -> bool {
 }
 
 impl PasswordHasher {
-    /// `concurrency` hashes may run at once (the CPU count is right).
+    /// `concurrency` hashes may run at once (the CPU count is right), and
+    /// [`QUEUE_PER_THREAD`] times as many may wait.
     pub fn new(concurrency: usize) -> anyhow::Result<Self> {
-        let (jobs, queue) = mpsc::channel::<Job>();
-        let queue = Arc::new(Mutex::new(queue));
-        for n in 0..concurrency.max(1) {
-            let queue = Arc::clone(&queue);
-            std::thread::Builder::new()
-                .name(format!("argon2-{n}"))
-                .spawn(move || run_jobs(&queue))
-                .context("starting a password hashing thread")?;
-        }
+        let threads = concurrency.max(1);
+        Self::with_queue(threads, threads * QUEUE_PER_THREAD)
+    }
+
+    /// `concurrency` hashing threads with room for `queue` waiting jobs;
+    /// beyond that, [`HashError::Busy`].
+    pub fn with_queue(concurrency: usize, queue: usize) -> anyhow::Result<Self> {
+        let pool = Pool::new(concurrency, queue)?;
         // Verifying against random bytes costs exactly a real verification
         // and never succeeds; no hash (and no 19 MiB) is needed at start.
         let (salt, hash): ([u8; SALT_LEN], [u8; OUTPUT_LEN]) = (rand::random(), rand::random());
         let dummy = format!("{PHC_PREFIX}{}${}", B64.encode(salt), B64.encode(hash));
         Ok(Self {
-            jobs,
+            pool,
             dummy_hash: dummy.into(),
         })
     }
 
-    pub async fn hash(&self, password: &Password) -> anyhow::Result<String> {
+    /// Hashes and verifications run so far (skipped, abandoned jobs are
+    /// not counted): what a test reads to know how many guesses were checked.
+    pub fn hashes_run(&self) -> u64 {
+        self.pool.runs()
+    }
+
+    /// Occupies every hashing thread and fills the queue until the guard
+    /// is dropped (tests of the saturated answer).
+    #[cfg(any(test, feature = "test-util"))]
+    pub fn saturate(&self) -> Saturation {
+        self.pool.saturate()
+    }
+
+    pub async fn hash(&self, password: &Password) -> Result<String, HashError> {
         let password = password.expose().to_owned();
-        self.blocking(move |memory| hash_with(memory, &password))
-            .await?
+        Ok(self
+            .pool
+            .run(move |memory| hash_with(memory, &password))
+            .await??)
     }
 
     /// Verifies `password` against `phc`, or against the dummy hash when
     /// there is no user, so both answers take about the same time.
-    pub async fn verify(&self, password: &str, phc: Option<&str>) -> anyhow::Result<bool> {
+    pub async fn verify(&self, password: &str, phc: Option<&str>) -> Result<bool, HashError> {
         let (password, known) = (password.to_owned(), phc.is_some());
         let phc: Arc<str> = phc.map_or_else(|| Arc::clone(&self.dummy_hash), Arc::from);
         let ok = self
-            .blocking(move |memory| verify_with(memory, &password, &phc))
+            .pool
+            .run(move |memory| verify_with(memory, &password, &phc))
             .await?;
         Ok(ok && known)
-    }
-
-    async fn blocking<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut Memory) -> T + Send + 'static,
-    ) -> anyhow::Result<T> {
-        let (done, result) = oneshot::channel();
-        let job: Job = Box::new(move |memory| {
-            let _ = done.send(f(memory));
-        });
-        self.jobs
-            .send(job)
-            .map_err(|_| anyhow!("password hasher stopped"))?;
-        result.await.context("password hashing job failed")
-    }
-}
-
-/// How long a hashing thread keeps its 19 MiB after its last hash: a burst
-/// of logins reuses it, an idle server gives it back.
-const KEEP_MEMORY_FOR: Duration = Duration::from_secs(30);
-
-/// A hashing thread: takes jobs until every `PasswordHasher` clone is gone.
-fn run_jobs(queue: &Mutex<mpsc::Receiver<Job>>) {
-    let mut memory = Memory::default();
-    loop {
-        let next = {
-            let queue = queue.lock().unwrap_or_else(|p| p.into_inner());
-            match queue.recv_timeout(KEEP_MEMORY_FOR) {
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    memory = Memory::default();
-                    queue.recv().map_err(|_| ())
-                }
-                other => other.map_err(|_| ()),
-            }
-        };
-        match next {
-            Ok(job) => job(&mut memory),
-            Err(()) => return,
-        }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use futures::FutureExt;
+
     use super::*;
+
+    #[tokio::test]
+    async fn a_full_queue_refuses_at_once_instead_of_waiting() {
+        let hasher = PasswordHasher::with_queue(1, 1).expect("hasher");
+        let saturated = hasher.saturate();
+        let refused = hasher.verify("a guess", None).now_or_never();
+        assert!(
+            matches!(refused, Some(Err(HashError::Busy))),
+            "busy at the first poll, not queued: {refused:?}"
+        );
+        drop(saturated);
+        let answer = hasher.verify("a guess", None).await;
+        assert!(matches!(answer, Ok(false)), "room again: {answer:?}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn jobs_whose_caller_hung_up_are_skipped() {
+        let hasher = PasswordHasher::with_queue(1, 8).expect("hasher");
+        let (started, thread_held) = std::sync::mpsc::channel();
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let holder = hasher.clone();
+        let holding = tokio::spawn(async move {
+            holder
+                .pool
+                .run(move |_| {
+                    let _ = started.send(());
+                    let _ = held.recv();
+                })
+                .await
+        });
+        thread_held.recv().expect("the only thread is held");
+        for _ in 0..3 {
+            let abandoned = hasher.verify("a guess", None).now_or_never();
+            assert!(abandoned.is_none(), "queued behind the held thread");
+        }
+        drop(release);
+        holding.await.expect("task").expect("held job");
+        let pw = Password::parse("correct horse".into()).expect("valid");
+        hasher.hash(&pw).await.expect("hash");
+        assert_eq!(
+            hasher.hashes_run(),
+            2,
+            "the held job and the last hash ran; the three abandoned ones did not"
+        );
+    }
 
     #[tokio::test]
     async fn hashes_verify_and_are_argon2id_phc() {

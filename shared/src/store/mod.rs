@@ -22,6 +22,7 @@ mod model;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 mod sync_run;
+mod throttle;
 
 pub use idempotency::{
     Fingerprint, IDEMPOTENCY_LEASE, IDEMPOTENCY_TTL, IdempotencyKey, IdempotencyStore, LeaseToken,
@@ -32,6 +33,7 @@ pub use model::{
     Instance, Message, MessageId, NewMessage, Page, Stats, StatusOutcome,
 };
 pub use sync_run::{ChatOutcome, SyncId, SyncRun, SyncRunStore, SyncStart, SyncState};
+pub use throttle::{LoginAttempt, LoginThrottleStore, throttle_key};
 
 /// Every store operation gives up after this long: a 503 well before a
 /// Lambda's own timeout (API.md).
@@ -64,13 +66,6 @@ pub struct NewUser {
     pub created_at: DateTime<Utc>,
 }
 
-/// Failed logins of one address within the current window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LoginWindow {
-    pub failures: u32,
-    pub started_at: DateTime<Utc>,
-}
-
 #[async_trait]
 pub trait UserStore: Send + Sync {
     /// Creates the user; [`StoreError::Conflict`] when the e-mail is taken.
@@ -82,29 +77,6 @@ pub trait UserStore: Send + Sync {
     async fn rename_user(&self, id: UserId, name: &UserName) -> StoreResult<User>;
     /// [`StoreError::NotFound`] when there is no such user.
     async fn set_user_active(&self, id: UserId, active: bool) -> StoreResult<User>;
-}
-
-/// The failed-login window per e-mail, kept in the store so that it holds
-/// across Lambda instances. A window starts at the first failure after the
-/// previous one expired and lasts `window`.
-#[async_trait]
-pub trait LoginThrottleStore: Send + Sync {
-    /// The window in force at `now`, if any (an expired one is `None`).
-    async fn login_window(
-        &self,
-        email: &Email,
-        now: DateTime<Utc>,
-        window: Duration,
-    ) -> StoreResult<Option<LoginWindow>>;
-    /// Counts one failure atomically (concurrent failures are all counted)
-    /// and returns the window after it.
-    async fn record_login_failure(
-        &self,
-        email: &Email,
-        now: DateTime<Utc>,
-        window: Duration,
-    ) -> StoreResult<LoginWindow>;
-    async fn clear_login_failures(&self, email: &Email) -> StoreResult<()>;
 }
 
 /// One Evolution instance per user, named `user_<id>` (so a webhook's
@@ -215,9 +187,4 @@ pub trait Store:
 {
     /// Answers when the store is reachable (readiness probe).
     async fn ping(&self) -> StoreResult<()>;
-}
-
-/// Whether a window that started at `started_at` still runs at `now`.
-pub fn window_active(started_at: DateTime<Utc>, now: DateTime<Utc>, window: Duration) -> bool {
-    chrono::Duration::from_std(window).is_ok_and(|w| now < started_at + w)
 }

@@ -83,7 +83,7 @@ pub(super) fn email_pk(email: &Email) -> String {
 }
 
 pub(super) fn throttle_pk(email: &Email) -> String {
-    format!("THROTTLE#{}", email.as_str())
+    format!("THROTTLE#{}", crate::store::throttle_key(email))
 }
 
 pub(super) fn contact_sk(jid: &Jid) -> String {
@@ -204,7 +204,10 @@ mod tests {
         let email = Email::normalise(" Ana@Example.com ");
         assert_eq!(user_pk(UserId::new(42)), "USER#42");
         assert_eq!(email_pk(&email), "EMAIL#ana@example.com");
-        assert_eq!(throttle_pk(&email), "THROTTLE#ana@example.com");
+        assert_eq!(
+            throttle_pk(&email),
+            "THROTTLE#8e43ca37701228e74983efdbd0cff5c16b3b1e5d4e29a7c05626d4d25a018e11"
+        );
         let idem = crate::store::IdempotencyKey::parse("order-17").expect("valid key");
         assert_eq!(idempotency_sk(&idem), "IDEM#order-17");
         let k = key(user_pk(UserId::new(7)), PROFILE);

@@ -1,21 +1,25 @@
 //! [`LoginThrottleStore`] on DynamoDB: one item per address
-//! (`THROTTLE#<email>` / `W`) with `failures`, `window_started_at` (epoch
-//! milliseconds) and `expires_at` (epoch seconds, the table's TTL attribute,
-//! so abandoned windows clean themselves up).
+//! (`THROTTLE#<throttle_key>` / `W`, the key a SHA-256 of the address, see
+//! [`throttle_key`](crate::store::throttle_key)) with `failures`,
+//! `window_started_at` (epoch milliseconds) and `expires_at` (epoch seconds,
+//! the table's TTL attribute, so abandoned windows clean themselves up).
 //!
-//! Counting must not lose concurrent failures, and DynamoDB has no
-//! "increment, or reset if stale" in one expression. So a failure is an
-//! atomic `ADD` guarded by "the window still runs"; when that guard fails, a
-//! `SET` guarded by "there is no running window" restarts it; if someone
+//! An attempt is one `UpdateItem`: `ADD failures 1` on condition "the window
+//! still runs and holds fewer than max", so parallel attempts — from any
+//! number of Lambda instances — are allowed one by one and never past the
+//! max. When the condition fails, DynamoDB hands back the item as it was:
+//! a full running window is the lockout; none, or one that ran out, is
+//! restarted by a `SET` guarded by "there is no running window"; if someone
 //! else restarted it in between, the `ADD` is tried again. TTL deletion is
-//! lazy (up to days late), so every read checks the times itself.
+//! lazy (up to days late), so every decision checks the times itself.
 
 use std::time::Duration;
 
 use anyhow::anyhow;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::ReturnValue;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
+use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
@@ -23,21 +27,29 @@ use super::DynamoStore;
 use super::errors::{backend, classify};
 use super::keys::{self, Item, LOGIN_WINDOW, mask_email};
 use crate::domain::Email;
-use crate::store::{LoginThrottleStore, LoginWindow, StoreError, StoreResult, window_active};
+use crate::store::throttle::{window_active, window_end};
+use crate::store::{LoginAttempt, LoginThrottleStore, StoreError, StoreResult};
 
-/// Rounds of add-then-restart before giving up. Each lost round means a
+/// Rounds of count-then-restart before giving up. Each lost round means a
 /// window expired and was restarted by someone else in between, so more
 /// than a couple in a row only happen under pathological contention.
 const MAX_ROUNDS: usize = 8;
 
+/// A window as stored.
 #[derive(Deserialize)]
 struct WindowItem {
     failures: u32,
     window_started_at: i64,
 }
 
+/// A window as read back: its count and when it started.
+struct Window {
+    failures: u32,
+    started_at: DateTime<Utc>,
+}
+
 impl WindowItem {
-    fn parse(item: Item) -> StoreResult<LoginWindow> {
+    fn parse(item: Item) -> StoreResult<Window> {
         let w: Self =
             serde_dynamo::from_item(item).map_err(|e| backend(e, "decoding a login window"))?;
         let started_at = DateTime::from_timestamp_millis(w.window_started_at).ok_or_else(|| {
@@ -46,14 +58,21 @@ impl WindowItem {
                 "decoding a login window",
             )
         })?;
-        Ok(LoginWindow {
+        Ok(Window {
             failures: w.failures,
             started_at,
         })
     }
 }
 
-/// The times one failure is judged by, in the item's units.
+/// What a conditional update did: counted (the window after it), or was
+/// refused (the item as it was, if there was one).
+enum Outcome {
+    Counted(Window),
+    Refused(Option<Window>),
+}
+
+/// The times one attempt is judged by, in the item's units.
 struct Times {
     now_ms: i64,
     /// A window that started at or before this has run out.
@@ -78,33 +97,33 @@ impl Times {
 #[async_trait]
 impl LoginThrottleStore for DynamoStore {
     #[tracing::instrument(skip_all, fields(email = %mask_email(email)))]
-    async fn login_window(
+    async fn register_login_attempt(
         &self,
         email: &Email,
         now: DateTime<Utc>,
         window: Duration,
-    ) -> StoreResult<Option<LoginWindow>> {
-        let item = self
-            .get_item(window_key(email), "reading a login window")
-            .await?;
-        let current = item.map(WindowItem::parse).transpose()?;
-        Ok(current.filter(|w| window_active(w.started_at, now, window)))
-    }
-
-    #[tracing::instrument(skip_all, fields(email = %mask_email(email)))]
-    async fn record_login_failure(
-        &self,
-        email: &Email,
-        now: DateTime<Utc>,
-        window: Duration,
-    ) -> StoreResult<LoginWindow> {
+        max: u32,
+    ) -> StoreResult<LoginAttempt> {
         let times = Times::new(now, window);
         for _ in 0..MAX_ROUNDS {
-            if let Some(w) = self.count_in_running_window(email, &times).await? {
-                return Ok(w);
+            match self.count_in_running_window(email, &times, max).await? {
+                Outcome::Counted(w) => {
+                    return Ok(LoginAttempt::Allowed {
+                        attempt: w.failures,
+                    });
+                }
+                Outcome::Refused(Some(w))
+                    if window_active(w.started_at, now, window) && w.failures >= max =>
+                {
+                    let until = window_end(w.started_at, window);
+                    return Ok(LoginAttempt::Locked { until });
+                }
+                Outcome::Refused(_) => {}
             }
-            if let Some(w) = self.start_window(email, &times).await? {
-                return Ok(w);
+            if let Outcome::Counted(w) = self.start_window(email, &times).await? {
+                return Ok(LoginAttempt::Allowed {
+                    attempt: w.failures,
+                });
             }
         }
         Err(StoreError::Unavailable(anyhow!(
@@ -127,26 +146,28 @@ impl LoginThrottleStore for DynamoStore {
 }
 
 impl DynamoStore {
-    /// Adds one failure to a window that still runs; `None` if there is none.
+    /// Adds one attempt to a running window that holds fewer than `max`.
     async fn count_in_running_window(
         &self,
         email: &Email,
         times: &Times,
-    ) -> StoreResult<Option<LoginWindow>> {
+        max: u32,
+    ) -> StoreResult<Outcome> {
         let update = self
             .client
             .update_item()
             .update_expression("ADD failures :one")
-            .condition_expression("window_started_at > :cutoff")
+            .condition_expression("window_started_at > :cutoff AND failures < :max")
             .expression_attribute_values(":one", keys::n(1))
-            .expression_attribute_values(":cutoff", keys::n(times.cutoff_ms));
-        self.conditional_window_update(update, email, "counting a login failure")
+            .expression_attribute_values(":cutoff", keys::n(times.cutoff_ms))
+            .expression_attribute_values(":max", keys::n(i64::from(max)));
+        self.conditional_window_update(update, email, "counting a login attempt")
             .await
     }
 
-    /// Starts a window at one failure, unless someone else already started a
-    /// running one (then `None`, and the caller counts into theirs).
-    async fn start_window(&self, email: &Email, times: &Times) -> StoreResult<Option<LoginWindow>> {
+    /// Starts a window at one attempt, unless someone else already started
+    /// a running one (then it is refused, and the caller counts into theirs).
+    async fn start_window(&self, email: &Email, times: &Times) -> StoreResult<Outcome> {
         let update = self
             .client
             .update_item()
@@ -164,25 +185,26 @@ impl DynamoStore {
 
     async fn conditional_window_update(
         &self,
-        update: aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder,
+        update: UpdateItemFluentBuilder,
         email: &Email,
         doing: &'static str,
-    ) -> StoreResult<Option<LoginWindow>> {
+    ) -> StoreResult<Outcome> {
         let sent = update
             .table_name(&self.table)
             .set_key(Some(window_key(email)))
             .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
         match sent {
-            Ok(out) => WindowItem::parse(out.attributes.unwrap_or_default()).map(Some),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(UpdateItemError::is_conditional_check_failed_exception) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(classify(e, doing)),
+            Ok(out) => WindowItem::parse(out.attributes.unwrap_or_default()).map(Outcome::Counted),
+            Err(e) => match e.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(refused)) => {
+                    let old = refused.item().cloned().map(WindowItem::parse);
+                    Ok(Outcome::Refused(old.transpose()?))
+                }
+                _ => Err(classify(e, doing)),
+            },
         }
     }
 }
@@ -190,7 +212,6 @@ impl DynamoStore {
 fn window_key(email: &Email) -> Item {
     keys::key(keys::throttle_pk(email), LOGIN_WINDOW)
 }
-
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
