@@ -108,6 +108,11 @@ fn clear_qr(instance: &mut Instance) {
     instance.pairing_code = None;
 }
 
+/// Read-and-save rounds of [`update_instance`] (two store calls each)
+/// before it gives up: the function timeouts count on it
+/// (`tests/tests/template.rs`).
+pub const UPDATE_ATTEMPTS: usize = 8;
+
 /// Reads the user's instance, lets `change` edit it, and saves it if it
 /// changed, re-reading and re-applying when a concurrent save won.
 /// `Ok(None)` when the user has no instance.
@@ -116,7 +121,7 @@ pub async fn update_instance(
     user: UserId,
     mut change: impl FnMut(&mut Instance) -> bool,
 ) -> StoreResult<Option<Instance>> {
-    const ATTEMPTS: usize = 8;
+    const ATTEMPTS: usize = UPDATE_ATTEMPTS;
     for _ in 0..ATTEMPTS {
         let Some(mut instance) = store.instance_by_user(user).await? else {
             return Ok(None);

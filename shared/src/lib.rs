@@ -20,6 +20,8 @@
 //! - `testing` (feature `test-util`): the store conformance suite.
 
 pub mod auth;
+#[cfg(any(feature = "dynamodb", feature = "sqs"))]
+pub mod aws;
 pub mod config;
 pub mod connection;
 pub mod domain;

@@ -503,3 +503,78 @@ async fn a_wrong_api_key_is_a_permanent_401_rejection() {
     assert_eq!(message, "Unauthorized");
     assert!(!err.is_transient());
 }
+
+// ---- hostile answers (API.md "Outbound calls") ----
+
+/// A listener elsewhere that records the `apikey` header of every call it gets.
+async fn elsewhere() -> (String, Arc<Mutex<Vec<Option<String>>>>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let record = Arc::clone(&seen);
+    let app = axum::Router::new().fallback(move |headers: http::HeaderMap| {
+        let record = Arc::clone(&record);
+        async move {
+            let key = headers.get("apikey").and_then(|v| v.to_str().ok());
+            record.lock().expect("lock").push(key.map(str::to_owned));
+            axum::Json(json!({"state": "open"}))
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("binds");
+    let addr = listener.local_addr().expect("address");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}/stolen"), seen)
+}
+
+#[tokio::test]
+async fn a_redirect_is_not_followed_and_the_key_goes_nowhere_else() {
+    let (sim, evo, name) = with_instance().await;
+    let (location, seen) = elsewhere().await;
+    sim.redirect_next(Some("instance/connectionState"), &location);
+    let err = evo
+        .connection_state(&name)
+        .await
+        .expect_err("a redirect is an error");
+    assert!(
+        matches!(err, EvolutionError::Rejected { status: 302, .. }),
+        "got {err:?}"
+    );
+    let api: nolose_shared::ApiError = err.into();
+    assert_eq!(api.status().as_u16(), 502, "an upstream error");
+    assert!(
+        seen.lock().expect("lock").is_empty(),
+        "the redirect target received nothing (no apikey either)"
+    );
+}
+
+#[tokio::test]
+async fn an_answer_over_sixteen_mib_is_refused_without_buffering_it() {
+    use nolose_shared::evolution::client::MAX_ANSWER_BYTES;
+    let (sim, evo, name) = with_instance().await;
+    let over = u64::try_from(MAX_ANSWER_BYTES).expect("fits") + 1;
+    sim.oversize_next(Some("chat/findChats"), over);
+    let err = evo.find_chats(&name).await.expect_err("too big");
+    assert!(
+        matches!(&err, EvolutionError::Unexpected(m) if m.contains("larger than")),
+        "got {err:?}"
+    );
+    assert!(!err.is_transient(), "a bigger answer will not shrink");
+    let api: nolose_shared::ApiError = err.into();
+    assert_eq!(api.status().as_u16(), 502, "an upstream error");
+}
+
+#[tokio::test]
+async fn an_answer_of_exactly_sixteen_mib_is_read() {
+    use nolose_shared::evolution::client::MAX_ANSWER_BYTES;
+    let (sim, evo, name) = with_instance().await;
+    let exact = u64::try_from(MAX_ANSWER_BYTES).expect("fits");
+    sim.oversize_next(Some("chat/findChats"), exact);
+    let err = evo
+        .find_chats(&name)
+        .await
+        .expect_err("a JSON string is not the chat array");
+    assert!(
+        matches!(&err, EvolutionError::Unexpected(m) if !m.contains("larger than")),
+        "read whole, then refused for its shape: {err:?}"
+    );
+}

@@ -168,18 +168,125 @@ fn the_table_matches_the_single_table_design() {
     assert_eq!(keys, vec![Value::from("PK"), Value::from("SK")]);
 }
 
+/// The longest chain of sequential upstream calls each function's handlers
+/// make, from the constants the code runs with. A function's timeout must
+/// exceed it, or a slow dependency ends in Lambda's own non-JSON 502 instead
+/// of our 503. Every store call is one operation (`OPERATION_TIMEOUT`);
+/// `update_instance` is up to `UPDATE_ATTEMPTS` rounds of read + save.
+mod chains {
+    use std::time::Duration;
+
+    /// One Evolution call (30 s).
+    pub fn evolution() -> Duration {
+        nolose_shared::evolution::client::Timeouts::default().request
+    }
+
+    /// `n` store calls.
+    pub fn store(n: u32) -> Duration {
+        nolose_shared::store::OPERATION_TIMEOUT * n
+    }
+
+    /// `update_instance` at its worst: every round raced.
+    pub fn instance_update() -> Duration {
+        store(2 * nolose_shared::connection::UPDATE_ATTEMPTS as u32)
+    }
+
+    /// Argon2 on a small Lambda, waiting for a hashing slot included.
+    const HASHING: Duration = Duration::from_secs(5);
+
+    /// Login: the caller's window, the user, one hash, the failure count.
+    pub fn auth() -> Duration {
+        store(3) + HASHING
+    }
+
+    /// create: the bearer's user, the new row, Evolution create (already
+    /// exists) + webhook/set + connect, then the status update.
+    pub fn instance() -> Duration {
+        store(2) + evolution() * 3 + instance_update()
+    }
+
+    /// A connection event: the instance's secret, then its update. A
+    /// message takes less: contact lookup + upsert, conversation, insert.
+    pub fn webhook() -> Duration {
+        (store(1) + instance_update()).max(store(5))
+    }
+
+    /// A duplicate waits its patience (its last reservation may start just
+    /// before the end), then sends itself: user, instance, sendText, the
+    /// ingest (contact lookup + upsert, conversation, insert), the status,
+    /// and settling the key.
+    pub fn send() -> Duration {
+        let patience = nolose_send::Patience::default().0;
+        store(1) + patience + store(2) + evolution() + store(5) + store(1)
+    }
+
+    /// The worst of the sync routes:
+    /// - `sync/chats`: user, `connected` (instance, connectionState, its
+    ///   update), findChats, the count's update, the run, the fan-out's
+    ///   failure records — the per-chat upserts and SQS batches are not in
+    ///   it (see the report: they grow with the chat list);
+    /// - `sync/messages`: user, contact, `connected`, findMessages, ingest;
+    /// - `sync/contacts`: user, then pages until `CONTACTS_DEADLINE` (or
+    ///   `connected` alone, if slower), plus the last call started in time.
+    pub fn sync() -> Duration {
+        let connected = store(1) + evolution() + instance_update();
+        let chats = store(1) + connected + evolution() + instance_update() + store(2);
+        let messages = store(2) + connected + evolution() + store(4);
+        let deadline = nolose_sync::sync::CONTACTS_DEADLINE;
+        let contacts = store(1) + deadline.max(connected) + evolution();
+        chats.max(messages).max(contacts)
+    }
+
+    /// One record (a batch's records run at once): findMessages, the ingest
+    /// (contact lookup + upsert, conversation, insert), the run's counters,
+    /// and the failure record when that fails.
+    pub fn sync_worker() -> Duration {
+        evolution() + store(4) + store(1) + store(1)
+    }
+}
+
 #[test]
-fn the_send_function_outlasts_a_send_and_a_waiting_duplicate() {
+fn every_function_outlasts_its_longest_chain_of_upstream_calls() {
     let t = template();
-    let send = &t["Resources"]["SendFunction"];
-    assert_eq!(send["Metadata"]["BuildProperties"]["Binary"], "send");
-    let timeout = send["Properties"]["Timeout"].as_u64().unwrap_or_default();
-    let evolution = nolose_shared::evolution::client::Timeouts::default().request;
-    let waiting = nolose_send::Patience::default().0;
-    let store = nolose_shared::store::OPERATION_TIMEOUT;
+    let table: [(&str, fn() -> std::time::Duration); 6] = [
+        ("AuthFunction", chains::auth),
+        ("InstanceFunction", chains::instance),
+        ("WebhookFunction", chains::webhook),
+        ("SendFunction", chains::send),
+        ("SyncFunction", chains::sync),
+        ("SyncWorkerFunction", chains::sync_worker),
+    ];
+    let declared: Vec<String> = functions(&t).into_iter().map(|(name, _)| name).collect();
+    for name in &declared {
+        assert!(
+            table.iter().any(|(n, _)| n == name),
+            "{name}: no chain in this table — add it"
+        );
+    }
+    for (name, chain) in table {
+        let f = &t["Resources"][name]["Properties"];
+        let timeout = f["Timeout"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{name}: sets its own Timeout (the default is 3 s)"));
+        let chain = chain();
+        assert!(
+            timeout > chain.as_secs(),
+            "{name}: Timeout {timeout} s does not exceed its chain of {chain:?}"
+        );
+        assert!(timeout <= 900, "{name}: Lambda's maximum is 900 s");
+    }
     assert!(
-        timeout >= (evolution.max(waiting) + 2 * store).as_secs(),
-        "Timeout {timeout} s leaves no room for Evolution's {evolution:?} or the wait of {waiting:?}"
+        t["Globals"]["Function"]["Timeout"].is_null(),
+        "no global Timeout that a function could inherit unchecked"
+    );
+}
+
+#[test]
+fn the_send_function_has_an_output_url() {
+    let t = template();
+    assert_eq!(
+        t["Resources"]["SendFunction"]["Metadata"]["BuildProperties"]["Binary"],
+        "send"
     );
     assert!(
         t["Outputs"]["SendUrl"].is_mapping(),

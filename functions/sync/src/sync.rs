@@ -2,6 +2,8 @@
 //! of the latest run, and one chat's history. The fan-out over every chat
 //! is in [`crate::chats`], the `raw` debug views in [`crate::raw`].
 
+use std::time::Duration;
+
 use axum::Json;
 use axum::extract::{Path, State};
 use nolose_shared::auth::AuthUser;
@@ -16,6 +18,7 @@ use nolose_shared::store::{ConnectionStatus, ContactUpsert, Instance, SyncState}
 use nolose_shared::{ApiError, AppState};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use tokio::time::Instant;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::reads::owned_contact;
@@ -23,6 +26,12 @@ use crate::reads::owned_contact;
 /// Contacts per `findContacts` page, and the most pages read (100k contacts).
 const CONTACTS_PAGE: u32 = 100;
 const MAX_CONTACT_PAGES: u32 = 1000;
+/// How long `sync/contacts` keeps paging (one Evolution call per page, one
+/// store call per contact) before it answers what it has: without it the
+/// chain of calls grows with the account and outlasts any function timeout.
+/// The last call started in time may still take its own timeout
+/// (`tests/tests/template.rs` counts it).
+pub const CONTACTS_DEADLINE: Duration = Duration::from_secs(60);
 
 /// The caller's instance, if it is connected; else 409 `not_connected`.
 /// A stored status other than `connected` is checked with Evolution first
@@ -75,27 +84,56 @@ pub async fn sync_contacts(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
 ) -> Result<Json<Synced>, ApiError> {
-    let instance = connected(&state, user.id).await?;
+    Ok(Json(
+        contacts_within(&state, user.id, CONTACTS_DEADLINE).await?,
+    ))
+}
+
+/// Pages through `findContacts`, upserting each person, until the last
+/// page or until `budget` has passed: then it answers what it synced so far
+/// (upserts are idempotent: calling again goes over them and on).
+pub async fn contacts_within(
+    state: &AppState,
+    user: UserId,
+    budget: Duration,
+) -> Result<Synced, ApiError> {
+    let deadline = Instant::now() + budget;
+    let instance = connected(state, user).await?;
     let mut synced = 0u64;
-    for page in 1..=MAX_CONTACT_PAGES {
+    let mut finished = false;
+    'pages: for page in 1..=MAX_CONTACT_PAGES {
+        if Instant::now() >= deadline {
+            break;
+        }
         let records = state
             .evolution
             .find_contacts(&instance.name, page, CONTACTS_PAGE)
             .await?;
         for record in &records {
+            if Instant::now() >= deadline {
+                break 'pages;
+            }
             if let Some(upsert) = person(record, state.clock.now()) {
-                state.store.upsert_contact(user.id, &upsert).await?;
+                state.store.upsert_contact(user, &upsert).await?;
                 synced += 1;
             }
         }
         if records.len() < CONTACTS_PAGE as usize {
+            finished = true;
             break;
         }
     }
-    Ok(Json(Synced {
+    if !finished {
+        tracing::warn!(synced, "sync/contacts stopped at its deadline");
+    }
+    Ok(Synced {
         synced_count: synced,
-        message: format!("Synced {synced} contacts"),
-    }))
+        message: if finished {
+            format!("Synced {synced} contacts")
+        } else {
+            format!("Synced {synced} contacts so far; call again for the rest")
+        },
+    })
 }
 
 /// A contact or chat record of a person (groups, broadcast, status and

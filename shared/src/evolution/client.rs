@@ -3,6 +3,11 @@
 //! global key as a default (sensitive) `apikey` header and API.md's timeouts,
 //! so a hung Evolution answers 503 well before a Lambda's own deadline.
 //!
+//! API.md "Outbound calls": the client never follows a redirect (it would
+//! carry the `apikey` header to wherever the `Location` points; a 3xx is an
+//! upstream error, 502), and reads at most [`MAX_ANSWER_BYTES`] of an answer,
+//! chunk by chunk, so a runaway body is refused before it is buffered.
+//!
 //! - `answer`: the HTTP answer and the error mapping `gateway.rs` documents.
 //! - `shapes`: request bodies and the 2xx shapes, quirks included.
 //!
@@ -16,8 +21,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use async_trait::async_trait;
-use reqwest::Method;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::{Method, redirect};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 
@@ -28,6 +33,10 @@ use super::gateway::{
 };
 use crate::config::Config;
 use crate::domain::InstanceName;
+
+/// The most of an answer the client reads (API.md: 16 MiB); a bigger one is
+/// an upstream error, never buffered whole.
+pub const MAX_ANSWER_BYTES: usize = 16 * 1024 * 1024;
 
 /// How long to wait for Evolution (API.md: calls time out after 30 s).
 #[derive(Debug, Clone, Copy)]
@@ -75,6 +84,7 @@ impl HttpEvolution {
             .default_headers(headers)
             .connect_timeout(timeouts.connect)
             .timeout(timeouts.request)
+            .redirect(redirect::Policy::none())
             .build()
             .context("building the Evolution API HTTP client")?;
         Ok(Self {
@@ -100,10 +110,16 @@ impl HttpEvolution {
         }
         let response = request.send().await.map_err(answer::unreachable)?;
         let status = response.status().as_u16();
-        let bytes = response.bytes().await.map_err(answer::unreachable)?;
+        let bytes = answer::read_capped(response, MAX_ANSWER_BYTES).await?;
         let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         tracing::debug!(%method, path, status, elapsed_ms, "Evolution API answered");
         let answer = Answer::new(status, &bytes);
+        if answer.is_redirect() {
+            return Err(EvolutionError::Rejected {
+                status,
+                message: "a redirect, which the client does not follow".into(),
+            });
+        }
         if answer.is_from_proxy() {
             return Err(EvolutionError::Unavailable(anyhow::anyhow!(
                 "{status} from a proxy in front of Evolution API: {}",

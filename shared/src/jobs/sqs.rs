@@ -25,12 +25,16 @@ impl SqsQueue {
         Self { client, url }
     }
 
-    /// A queue with the ambient AWS configuration (`AWS_ENDPOINT_URL` too).
+    /// A queue with the ambient AWS configuration (`AWS_ENDPOINT_URL` too)
+    /// and the timeouts of every AWS client ([`crate::aws`]): a `sync/chats`
+    /// whose queue hangs answers before the function's own timeout.
     pub async fn from_env(url: String) -> Self {
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .load()
-            .await;
-        Self::new(Client::new(&config), url)
+        Self::new(Client::new(&crate::aws::load().await), url)
+    }
+
+    /// The SDK client, for checks of its configuration.
+    pub fn client(&self) -> &Client {
+        &self.client
     }
 
     /// Sends one batch; returns the jobs still refused after the retries.
@@ -96,5 +100,20 @@ impl JobQueue for SqsQueue {
             None => Ok(()),
             Some(cause) => Err(EnqueueError { not_queued, cause }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::{ATTEMPT_TIMEOUT, OPERATION_TIMEOUT};
+
+    #[tokio::test]
+    async fn the_queue_from_the_environment_gives_up_like_the_store() {
+        let queue = SqsQueue::from_env("http://127.0.0.1:9/q".into()).await;
+        let timeouts = queue.client().config().timeout_config().cloned();
+        let timeouts = timeouts.expect("the SQS client has timeouts");
+        assert_eq!(timeouts.operation_timeout(), Some(OPERATION_TIMEOUT));
+        assert_eq!(timeouts.operation_attempt_timeout(), Some(ATTEMPT_TIMEOUT));
     }
 }

@@ -39,6 +39,13 @@ pub use throttle::{LoginAttempt, LoginThrottleStore, throttle_key};
 /// Lambda's own timeout (API.md).
 pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long a status update stashed before its message waits for it, in
+/// both adapters (PostgreSQL sweeps older stashes, DynamoDB's TTL drops
+/// them). Updates come for messages that will never be stored too (groups,
+/// broadcasts: the webhook cannot tell), so the stash must forget; a message
+/// that does come arrives within seconds, or with the history sync.
+pub const STASH_TTL: chrono::TimeDelta = chrono::TimeDelta::days(7);
+
 pub type StoreResult<T> = Result<T, StoreError>;
 
 #[derive(Debug, thiserror::Error)]

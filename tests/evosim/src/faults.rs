@@ -1,5 +1,8 @@
 //! Injected infrastructure trouble on the emulated API: "the next N calls to
-//! this endpoint fail with 5xx", added latency, and "Evolution is down".
+//! this endpoint fail with 5xx", added latency, and "Evolution is down" —
+//! and the hostile answers a client must not trust: a redirect elsewhere
+//! (which must not be followed with the `apikey` header) and an answer too
+//! big to buffer (streamed, so the simulator never holds it either).
 //!
 //! Down has two flavours because both happen in real deployments: behind a
 //! reverse proxy a dead Evolution answers 502/503 from the proxy (we answer
@@ -24,6 +27,26 @@ pub struct Fault {
     /// Status to answer (default 500), with Evolution's error envelope.
     #[serde(default = "default_status")]
     pub status: u16,
+    /// Instead of an error: answer `status` (302 unless a 3xx is given)
+    /// with this `Location`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_to: Option<String>,
+    /// Instead of an error: a 200 JSON answer of this many bytes, streamed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_bytes: Option<u64>,
+}
+
+impl Fault {
+    /// The next `count` calls to `endpoint` answer `status` with Evolution's envelope.
+    pub fn status(endpoint: Option<&str>, count: u32, status: u16) -> Self {
+        Self {
+            endpoint: endpoint.map(str::to_owned),
+            count,
+            status,
+            redirect_to: None,
+            body_bytes: None,
+        }
+    }
 }
 
 fn default_status() -> u16 {
@@ -67,19 +90,19 @@ fn matches(rule: Option<&str>, endpoint: &str) -> bool {
 }
 
 impl Faults {
-    /// Consumes one matching rule, returning the status to fail with.
-    pub fn take(&mut self, endpoint: &str) -> Option<u16> {
+    /// Consumes one matching rule, returning it (to answer by).
+    pub fn take(&mut self, endpoint: &str) -> Option<Fault> {
         let pos = self
             .rules
             .iter()
             .position(|r| r.count > 0 && matches(r.endpoint.as_deref(), endpoint))?;
         let rule = &mut self.rules[pos];
         rule.count -= 1;
-        let status = rule.status;
+        let taken = rule.clone();
         if rule.count == 0 {
             self.rules.remove(pos);
         }
-        Some(status)
+        Some(taken)
     }
 
     /// Sum of the latencies that apply to `endpoint`.
@@ -101,14 +124,17 @@ mod tests {
     #[test]
     fn a_fault_is_used_up_after_its_count() {
         let mut faults = Faults::default();
-        faults.rules.push(Fault {
-            endpoint: Some("message/sendText".into()),
-            count: 2,
-            status: 503,
-        });
-        assert_eq!(faults.take("chat/findChats"), None, "other endpoint");
-        assert_eq!(faults.take("message/sendText"), Some(503), "first");
-        assert_eq!(faults.take("message/sendText"), Some(503), "second");
-        assert_eq!(faults.take("message/sendText"), None, "used up");
+        faults
+            .rules
+            .push(Fault::status(Some("message/sendText"), 2, 503));
+        let status = |f: Option<Fault>| f.map(|f| f.status);
+        assert_eq!(
+            status(faults.take("chat/findChats")),
+            None,
+            "other endpoint"
+        );
+        assert_eq!(status(faults.take("message/sendText")), Some(503), "first");
+        assert_eq!(status(faults.take("message/sendText")), Some(503), "second");
+        assert_eq!(status(faults.take("message/sendText")), None, "used up");
     }
 }

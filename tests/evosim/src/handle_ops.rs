@@ -82,11 +82,25 @@ impl EvoSim {
 
     /// The next `count` calls to `endpoint` (`None` = any) answer `status`.
     pub fn fail_next(&self, endpoint: Option<&str>, count: u32, status: u16) {
-        self.sim.faults().rules.push(Fault {
-            endpoint: endpoint.map(str::to_owned),
-            count,
-            status,
-        });
+        self.sim
+            .faults()
+            .rules
+            .push(Fault::status(endpoint, count, status));
+    }
+
+    /// The next call to `endpoint` answers a 302 to `location`.
+    pub fn redirect_next(&self, endpoint: Option<&str>, location: &str) {
+        let mut fault = Fault::status(endpoint, 1, 302);
+        fault.redirect_to = Some(location.to_owned());
+        self.sim.faults().rules.push(fault);
+    }
+
+    /// The next call to `endpoint` answers 200 with a JSON body of `bytes`
+    /// bytes, streamed.
+    pub fn oversize_next(&self, endpoint: Option<&str>, bytes: u64) {
+        let mut fault = Fault::status(endpoint, 1, 200);
+        fault.body_bytes = Some(bytes);
+        self.sim.faults().rules.push(fault);
     }
 
     /// Adds latency to `endpoint` (`None` = every Evolution call) until cleared.

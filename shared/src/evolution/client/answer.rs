@@ -37,6 +37,11 @@ impl Answer {
         (200..300).contains(&self.status)
     }
 
+    /// A 3xx: not followed (API.md "Outbound calls"), so an upstream error.
+    pub fn is_redirect(&self) -> bool {
+        (300..400).contains(&self.status)
+    }
+
     /// A gateway error page rather than Evolution's JSON: Evolution is down.
     pub fn is_from_proxy(&self) -> bool {
         matches!(self.status, 502..=504) && self.json.is_none()
@@ -103,6 +108,29 @@ pub(super) fn flatten(v: &Value) -> String {
             .join("; "),
         other => other.to_string(),
     }
+}
+
+/// The body of `response`, read chunk by chunk and refused as soon as it
+/// passes `limit` bytes (or announces more): never more than `limit` plus
+/// one chunk is held. Too big is [`EvolutionError::Unexpected`] (a 502).
+pub(super) async fn read_capped(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, EvolutionError> {
+    let too_big = || EvolutionError::Unexpected(format!("an answer larger than {limit} bytes"));
+    let announced = response.content_length().unwrap_or(0);
+    if announced > u64::try_from(limit).unwrap_or(u64::MAX) {
+        return Err(too_big());
+    }
+    // At most `limit`, checked just above.
+    let mut body = Vec::with_capacity(usize::try_from(announced).unwrap_or(0));
+    while let Some(chunk) = response.chunk().await.map_err(unreachable)? {
+        if body.len() + chunk.len() > limit {
+            return Err(too_big());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// Reaching Evolution failed: refused, timed out, or cut off mid-answer.
@@ -172,6 +200,23 @@ mod tests {
             let status = answer.status;
             let got = format!("{:?}", answer.into_error());
             assert!(got.starts_with(want), "case {status}: got {got}");
+        }
+    }
+
+    #[test]
+    fn only_a_3xx_is_a_redirect() {
+        for (status, want) in [
+            (301, true),
+            (302, true),
+            (307, true),
+            (200, false),
+            (404, false),
+        ] {
+            assert_eq!(
+                Answer::new(status, b"").is_redirect(),
+                want,
+                "case {status}"
+            );
         }
     }
 

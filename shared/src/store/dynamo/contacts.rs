@@ -18,7 +18,8 @@ use super::contact_item::{ContactItem, JidPointer};
 use super::errors::{CONDITION_FAILED, backend, classify};
 use super::ids;
 use super::keys::{self, EXISTS, Item};
-use super::ops::{Updated, Written, backoff};
+use super::ops::{Updated, Written};
+use super::retry::{Step, retry};
 use super::stats::Counter;
 use crate::domain::{Jid, UserId};
 use crate::store::{
@@ -39,21 +40,17 @@ enum Created {
 impl ContactStore for DynamoStore {
     #[tracing::instrument(skip_all, fields(user_id = %user))]
     async fn upsert_contact(&self, user: UserId, c: &ContactUpsert) -> StoreResult<Contact> {
-        let mut gave_up = StoreError::Unavailable(anyhow!("a contact upsert kept being raced"));
-        for attempt in 1..=ids::MAX_ATTEMPTS {
+        retry("upserting a contact", |_| async move {
             if let Some(contact) = self.update_contact(user, c).await? {
-                return Ok(contact);
+                return Ok(Step::Done(contact));
             }
-            match self.create_contact(user, c).await? {
-                Created::Yes(contact) => return Ok(contact),
-                Created::Exists | Created::IdTaken => {}
-                Created::Contended(err) => {
-                    gave_up = err;
-                    tokio::time::sleep(backoff(attempt)).await;
-                }
-            }
-        }
-        Err(gave_up)
+            Ok(match self.create_contact(user, c).await? {
+                Created::Yes(contact) => Step::Done(contact),
+                Created::Exists | Created::IdTaken => Step::Raced,
+                Created::Contended(err) => Step::Contended(err),
+            })
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(user_id = %user, contact_id = %id))]

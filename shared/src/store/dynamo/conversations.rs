@@ -14,9 +14,9 @@ use chrono::{DateTime, Utc};
 use super::DynamoStore;
 use super::contact_item::ConversationItem;
 use super::errors::{CONDITION_FAILED, backend};
-use super::ids;
 use super::keys::{self, EXISTS, Item, stamp};
-use super::ops::{Updated, Written, backoff};
+use super::ops::{Updated, Written};
+use super::retry::{Step, retry};
 use super::stats::Counter;
 use crate::domain::UserId;
 use crate::store::{ContactId, Conversation, ConversationId, Page, StoreError, StoreResult};
@@ -29,28 +29,18 @@ impl DynamoStore {
         at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> StoreResult<Conversation> {
-        let mut gave_up =
-            StoreError::Unavailable(anyhow!("a conversation upsert kept being raced"));
-        for attempt in 1..=ids::MAX_ATTEMPTS {
+        retry("upserting a conversation", |_| async move {
             let key = conversation_key(user, contact);
             let stored = self.get_item(key, "reading a conversation").await?;
-            let outcome = match stored.map(ConversationItem::parse).transpose()? {
+            match stored.map(ConversationItem::parse).transpose()? {
                 Some(stored) => match at.filter(|at| stored.last_message_at < Some(*at)) {
-                    None => return Ok(stored),
-                    Some(at) => self.move_forward(user, &stored, at).await?,
+                    None => Ok(Step::Done(stored)),
+                    Some(at) => self.move_forward(user, &stored, at).await,
                 },
-                None => self.create_conversation(user, contact, at, now).await?,
-            };
-            match outcome {
-                Attempt::Done(conversation) => return Ok(conversation),
-                Attempt::Raced => {}
-                Attempt::Contended(err) => {
-                    gave_up = err;
-                    tokio::time::sleep(backoff(attempt)).await;
-                }
+                None => self.create_conversation(user, contact, at, now).await,
             }
-        }
-        Err(gave_up)
+        })
+        .await
     }
 
     pub(super) async fn conversations_by_activity(
@@ -98,8 +88,8 @@ impl DynamoStore {
             .conditional_update(update, "moving a conversation")
             .await?
         {
-            Updated::Done(item) => Ok(Attempt::Done(ConversationItem::parse(item)?)),
-            Updated::Refused(_) => Ok(Attempt::Raced),
+            Updated::Done(item) => Ok(Step::Done(ConversationItem::parse(item)?)),
+            Updated::Refused(_) => Ok(Step::Raced),
         }
     }
 
@@ -127,9 +117,9 @@ impl DynamoStore {
         let failed =
             |codes: &[String], i: usize| codes.get(i).is_some_and(|c| c == CONDITION_FAILED);
         match self.transact(items, "creating a conversation").await? {
-            Written::Committed => Ok(Attempt::Done(conversation)),
-            Written::Contended(err) => Ok(Attempt::Contended(err)),
-            Written::Refused(codes) if failed(&codes, 0) => Ok(Attempt::Raced),
+            Written::Committed => Ok(Step::Done(conversation)),
+            Written::Contended(err) => Ok(Step::Contended(err)),
+            Written::Refused(codes) if failed(&codes, 0) => Ok(Step::Raced),
             Written::Refused(codes) if failed(&codes, 1) => Err(StoreError::NotFound),
             Written::Refused(codes) => Err(backend(
                 anyhow!("cancelled ({codes:?})"),
@@ -139,13 +129,9 @@ impl DynamoStore {
     }
 }
 
-/// What one write attempt ran into.
-enum Attempt {
-    Done(Conversation),
-    /// Someone else wrote the item since it was read: read it again.
-    Raced,
-    Contended(StoreError),
-}
+/// What one write attempt ran into: [`Step::Raced`] when someone else
+/// wrote the item since it was read (read it again).
+type Attempt = Step<Conversation>;
 
 fn conversation_key(user: UserId, contact: ContactId) -> Item {
     keys::key(keys::user_pk(user), &keys::conversation_sk(contact))

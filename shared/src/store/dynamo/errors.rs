@@ -26,6 +26,29 @@ const TRANSIENT_CODES: &[&str] = &[
     "ServiceUnavailable",
 ];
 
+/// Service error codes of a whole call that lost to other writers (or was
+/// throttled): contention, which [`super::retry`] retries after a back-off.
+/// Timeouts and unreachable endpoints are not: they are `Unavailable` at
+/// once, so a store call never waits for several timeouts in a row.
+const CONTENTION_CODES: &[&str] = &[
+    "TransactionConflictException",
+    "TransactionInProgressException",
+    "ReplicatedWriteConflictException",
+    "ThrottlingException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+];
+
+/// Whether a failed call lost to contention (not a timeout, not a bug).
+pub(super) fn is_contention<E>(err: &SdkError<E, HttpResponse>) -> bool
+where
+    E: ProvideErrorMetadata,
+{
+    err.as_service_error()
+        .and_then(ProvideErrorMetadata::code)
+        .is_some_and(|c| CONTENTION_CODES.contains(&c))
+}
+
 /// Cancellation reasons of a transaction that a later attempt may not hit.
 const TRANSIENT_REASONS: &[&str] = &[
     "TransactionConflict",
@@ -109,6 +132,27 @@ mod tests {
         ];
         for (raw, want) in cases {
             assert_eq!(cancelled_transiently(&codes(raw)), want, "case {raw:?}");
+        }
+    }
+
+    fn service_error(code: &str) -> SdkError<TransactWriteItemsError, HttpResponse> {
+        use aws_sdk_dynamodb::error::ErrorMetadata;
+        let meta = ErrorMetadata::builder().code(code).build();
+        let raw = HttpResponse::new(400.try_into().expect("status"), "".into());
+        SdkError::service_error(TransactWriteItemsError::generic(meta), raw)
+    }
+
+    #[test]
+    fn only_lost_races_and_throttling_are_contention_never_a_timeout() {
+        let cases = [
+            (service_error("TransactionConflictException"), true),
+            (service_error("ThrottlingException"), true),
+            (service_error("ValidationException"), false),
+            (service_error("InternalServerError"), false),
+            (SdkError::timeout_error("no answer in time"), false),
+        ];
+        for (i, (err, want)) in cases.into_iter().enumerate() {
+            assert_eq!(is_contention(&err), want, "case {i}: {err:?}");
         }
     }
 }

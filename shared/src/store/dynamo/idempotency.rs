@@ -10,7 +10,6 @@
 //! (or read it, where the emulator does not return it). TTL deletion is lazy
 //! (up to days late), so every decision compares `valid_until` itself.
 
-use anyhow::anyhow;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
@@ -23,16 +22,13 @@ use serde_json::Value;
 use super::DynamoStore;
 use super::errors::{backend, classify};
 use super::keys::{self, Item};
+use super::retry::{Step, retry};
 use crate::domain::UserId;
 use crate::store::idempotency::after;
 use crate::store::{
     Fingerprint, IDEMPOTENCY_LEASE, IDEMPOTENCY_TTL, IdempotencyKey, IdempotencyStore, LeaseToken,
     Reservation, StoreError, StoreResult,
 };
-
-/// Rounds of "reserve, else read the holder" before giving up: a round is
-/// lost only when the holder released or expired in between.
-const MAX_ROUNDS: usize = 4;
 
 /// Taken over only when absent or past its validity.
 const FREE: &str = "attribute_not_exists(PK) OR valid_until <= :now";
@@ -82,13 +78,15 @@ impl IdempotencyStore for DynamoStore {
         now: DateTime<Utc>,
     ) -> StoreResult<Reservation> {
         let now_ms = now.timestamp_millis();
-        for _ in 0..MAX_ROUNDS {
+        // An expired holder is overwritten by the next attempt's condition;
+        // a live one answers for the key.
+        retry("reserving an idempotency key", |_| async move {
             let lease = LeaseToken::new();
             let Some(holder) = self
                 .try_reserve(user, key, fingerprint, &lease, now)
                 .await?
             else {
-                return Ok(Reservation::Reserved(lease));
+                return Ok(Step::Done(Reservation::Reserved(lease)));
             };
             let holder = match holder {
                 Some(item) => Some(item),
@@ -98,13 +96,12 @@ impl IdempotencyStore for DynamoStore {
                 }
             };
             let live = holder.map(IdemItem::parse).transpose()?;
-            if let Some(item) = live.filter(|i| i.valid_until > now_ms) {
-                return item.classify(fingerprint);
+            match live.filter(|i| i.valid_until > now_ms) {
+                Some(item) => item.classify(fingerprint).map(Step::Done),
+                None => Ok(Step::Raced),
             }
-        }
-        Err(StoreError::Unavailable(anyhow!(
-            "an idempotency key kept changing hands under contention"
-        )))
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(user_id = %user))]

@@ -21,10 +21,11 @@ const SUFFIX_MASK: i64 = (1 << SUFFIX_BITS) - 1;
 /// The largest integer a JSON number (an IEEE double) holds exactly.
 pub const MAX_ID: i64 = (1 << 53) - 1;
 
-/// How many fresh ids a writer tries before giving up. Two collisions in a
-/// row already need two writers in the same millisecond drawing the same
-/// 12 bits twice; more means the clock or the generator is broken.
-pub const MAX_ATTEMPTS: usize = 5;
+/// How many fresh ids a writer tries before giving up: the one retry limit
+/// ([`super::retry`]). Two collisions in a row already need two writers in
+/// the same millisecond drawing the same 12 bits twice; more means the clock
+/// or the generator is broken.
+pub const MAX_ATTEMPTS: usize = super::retry::MAX_ATTEMPTS;
 
 /// A fresh id for an item written now.
 pub fn mint() -> i64 {

@@ -29,10 +29,9 @@ use crate::store::{
     StoreError, StoreResult,
 };
 
-/// How long a stashed update waits for its message before the TTL may
-/// drop it: a message comes from the webhook, the send answer or a sync,
-/// all of which run within hours of the update, not weeks.
-const STASH_TTL: chrono::Duration = chrono::Duration::days(14);
+/// How long a stashed update waits before the TTL may drop it: the one
+/// value both adapters use.
+const STASH_TTL: chrono::Duration = crate::store::STASH_TTL;
 
 #[async_trait]
 impl MessageStore for DynamoStore {

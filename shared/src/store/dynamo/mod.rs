@@ -9,6 +9,8 @@
 //!   a condition so a collision retries.
 //! - `errors`: SDK errors → [`StoreError`](super::StoreError).
 //! - `ops`: paged queries, batch reads, conditional updates, transactions.
+//! - `retry`: the one retry policy (limit, jittered back-off) of writes
+//!   that lost a race.
 //! - `users` + `user_item`: profiles and the e-mail guards that keep
 //!   addresses unique.
 //! - `throttle`: the failed-login windows.
@@ -36,6 +38,7 @@ mod ladder;
 mod message_item;
 mod messages;
 mod ops;
+mod retry;
 mod stats;
 mod sync_counts;
 mod sync_runs;
@@ -44,11 +47,9 @@ mod user_item;
 mod users;
 
 use async_trait::async_trait;
-use aws_config::BehaviorVersion;
-use aws_config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::Client;
 
-use super::{OPERATION_TIMEOUT, Store, StoreResult};
+use super::{Store, StoreResult};
 use errors::classify;
 use keys::Item;
 
@@ -67,17 +68,17 @@ impl DynamoStore {
 
     /// A store on `table` with the ambient AWS configuration (the Lambda
     /// role, `AWS_REGION`, and `AWS_ENDPOINT_URL` when set). Every call,
-    /// retries included, is cut off after [`OPERATION_TIMEOUT`] so that a
-    /// slow table becomes a 503 well before the Lambda's own timeout.
+    /// retries included, is cut off after
+    /// [`OPERATION_TIMEOUT`](crate::store::OPERATION_TIMEOUT) so that a slow
+    /// table becomes a 503 well before the Lambda's own timeout
+    /// ([`crate::aws`]).
     pub async fn from_env(table: String) -> Self {
-        let timeouts = TimeoutConfig::builder()
-            .operation_timeout(OPERATION_TIMEOUT)
-            .build();
-        let config = aws_config::defaults(BehaviorVersion::latest())
-            .timeout_config(timeouts)
-            .load()
-            .await;
-        Self::new(Client::new(&config), table)
+        Self::new(Client::new(&crate::aws::load().await), table)
+    }
+
+    /// The SDK client, for checks of its configuration.
+    pub fn client(&self) -> &Client {
+        &self.client
     }
 
     pub fn table(&self) -> &str {

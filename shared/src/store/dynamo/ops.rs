@@ -3,8 +3,6 @@
 //! their failures sorted into "refused by a condition" (the caller decides
 //! what that means), "contended" (try again) and errors.
 
-use std::time::Duration;
-
 use anyhow::anyhow;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
@@ -15,8 +13,9 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::DynamoStore;
-use super::errors::{backend, cancellation_codes, cancelled_transiently, classify};
+use super::errors::{backend, cancellation_codes, cancelled_transiently, classify, is_contention};
 use super::keys::{IS_NEW, Item};
+pub(super) use super::retry::backoff;
 use crate::store::{Page, StoreError, StoreResult};
 
 /// `BatchGetItem` takes at most this many keys per call.
@@ -162,8 +161,13 @@ impl DynamoStore {
             return Ok(Written::Committed);
         };
         let Some(codes) = cancellation_codes(&err) else {
+            // Only contention is retried ([`super::retry`]): a timeout or an
+            // unreachable table is `Unavailable` now, not after five of them.
+            let contended = is_contention(&err);
             return match classify(err, doing) {
-                StoreError::Unavailable(e) => Ok(Written::Contended(StoreError::Unavailable(e))),
+                StoreError::Unavailable(e) if contended => {
+                    Ok(Written::Contended(StoreError::Unavailable(e)))
+                }
                 other => Err(other),
             };
         };
@@ -211,11 +215,4 @@ impl DynamoStore {
             .map_err(|e| backend(e, "building a conditional put"))?;
         Ok(TransactWriteItem::builder().put(put).build())
     }
-}
-
-/// 20 ms, 40 ms, … plus jitter, so that writers who collided do not
-/// collide again in lockstep.
-pub(super) fn backoff(attempt: usize) -> Duration {
-    let base = 20 * u64::try_from(attempt).unwrap_or(u64::MAX).min(8);
-    Duration::from_millis(base + rand::random_range(0..20))
 }

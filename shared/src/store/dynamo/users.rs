@@ -3,7 +3,6 @@
 //! address is a `Conflict` and a (rare) id collision a retry with a new id.
 //! Reads are consistent: a user who just registered can log in at once.
 
-use anyhow::anyhow;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
@@ -14,7 +13,7 @@ use super::errors::{
 };
 use super::ids;
 use super::keys::{self, EMAIL_GUARD, EXISTS, Item, PROFILE, mask_email};
-use super::ops::backoff;
+use super::retry::{Step, retry};
 use super::user_item::{EmailGuard, UserItem};
 use crate::domain::{Email, User, UserCredentials, UserId, UserName};
 use crate::store::{NewUser, StoreError, StoreResult, UserStore};
@@ -33,11 +32,8 @@ enum Attempt {
 impl UserStore for DynamoStore {
     #[tracing::instrument(skip_all, fields(email = %mask_email(&new.email)))]
     async fn create_user(&self, new: NewUser) -> StoreResult<User> {
-        let mut gave_up = StoreError::Backend(anyhow!(
-            "{} user ids in a row were taken",
-            ids::MAX_ATTEMPTS
-        ));
-        for attempt in 1..=ids::MAX_ATTEMPTS {
+        let new = &new;
+        retry("registering a user", |_| async move {
             let user = User {
                 id: UserId::new(ids::mint()),
                 email: new.email.clone(),
@@ -46,19 +42,13 @@ impl UserStore for DynamoStore {
                 created_at: new.created_at,
             };
             match self.insert_user(&user, &new.password_hash).await? {
-                Attempt::Written => return Ok(user),
-                Attempt::EmailTaken => return Err(StoreError::Conflict),
-                Attempt::IdTaken => {
-                    tracing::debug!(attempt, user_id = %user.id, "user id taken, minting another")
-                }
-                Attempt::Contended(err) => {
-                    tracing::debug!(attempt, "registration contended, retrying");
-                    gave_up = err;
-                    tokio::time::sleep(backoff(attempt)).await;
-                }
+                Attempt::Written => Ok(Step::Done(user)),
+                Attempt::EmailTaken => Err(StoreError::Conflict),
+                Attempt::IdTaken => Ok(Step::Raced),
+                Attempt::Contended(err) => Ok(Step::Contended(err)),
             }
-        }
-        Err(gave_up)
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(email = %mask_email(email)))]

@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use super::BODY_LIMIT;
 use crate::error::EvoError;
+use crate::faults::Fault;
 use crate::log::CallRecord;
 use crate::sim::Sim;
 
@@ -49,6 +50,47 @@ fn unavailable() -> Response {
         .into_response()
 }
 
+/// What an injected fault answers: a redirect, an oversized body, or an error.
+fn answer(fault: Fault) -> Response {
+    if let Some(location) = fault.redirect_to {
+        let code = StatusCode::from_u16(fault.status)
+            .ok()
+            .filter(StatusCode::is_redirection)
+            .unwrap_or(StatusCode::FOUND);
+        return (code, [(header::LOCATION, location)]).into_response();
+    }
+    if let Some(bytes) = fault.body_bytes {
+        return oversized(bytes);
+    }
+    let code = StatusCode::from_u16(fault.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    EvoError::with_status(code).into_response()
+}
+
+/// A JSON string of `bytes` bytes in 64 KiB chunks, without a length up
+/// front: the reader learns the size only by reading.
+fn oversized(bytes: u64) -> Response {
+    const CHUNK: u64 = 64 * 1024;
+    let chunks = futures::stream::unfold(0u64, move |sent| async move {
+        if sent >= bytes {
+            return None;
+        }
+        let n = CHUNK.min(bytes - sent);
+        let mut chunk = vec![b'a'; usize::try_from(n).unwrap_or(0)];
+        if sent == 0 {
+            chunk[0] = b'"';
+        }
+        if sent + n == bytes {
+            chunk[usize::try_from(n - 1).unwrap_or(0)] = b'"';
+        }
+        Some((Ok::<_, std::io::Error>(chunk), sent + n))
+    });
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::from_stream(chunks),
+    )
+        .into_response()
+}
+
 pub async fn evolution(State(sim): State<Arc<Sim>>, req: Request, next: Next) -> Response {
     let (parts, body) = req.into_parts();
     let Ok(bytes) = to_bytes(body, BODY_LIMIT).await else {
@@ -80,11 +122,8 @@ pub async fn evolution(State(sim): State<Arc<Sim>>, req: Request, next: Next) ->
     let fault = if sim.is_down() {
         Some(unavailable())
     } else {
-        let status = sim.faults().take(&endpoint);
-        status.map(|s| {
-            let code = StatusCode::from_u16(s).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            EvoError::with_status(code).into_response()
-        })
+        let fault = sim.faults().take(&endpoint);
+        fault.map(answer)
     };
     let faulted = fault.is_some();
     let resp = match fault {

@@ -16,13 +16,7 @@ use sqlx::PgConnection;
 use crate::domain::{MessageStatus, UserId};
 use crate::store::postgres::errors::map_err;
 use crate::store::postgres::{PgStore, bounded};
-use crate::store::{StatusOutcome, StoreResult};
-
-/// How long a stashed update waits for its message. Updates come for
-/// messages that will never be stored too (groups, broadcasts: the webhook
-/// does not know), so the stash must forget; a message that does come
-/// arrives within seconds, or with the history sync.
-const STASH_TTL: chrono::TimeDelta = chrono::TimeDelta::days(7);
+use crate::store::{STASH_TTL, StatusOutcome, StoreResult};
 
 /// Locks (user, key) for each key until the transaction ends, in one order
 /// (sorted, duplicates dropped) so that overlapping batches cannot deadlock.
