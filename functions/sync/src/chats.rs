@@ -227,3 +227,43 @@ async fn fan_out(
     }
     Ok(total - err.not_queued.len())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chat(contact: i64, jid: &str) -> Chat {
+        Chat {
+            contact: ContactId::new(contact),
+            view: ChatView {
+                id: jid.to_owned(),
+                name: None,
+                unread_count: 0,
+                last_message_time: None,
+            },
+        }
+    }
+
+    /// Issue 9: a person listed twice (the same JID, or phone and `@lid`)
+    /// got two jobs but one report, so the run never reached its total.
+    #[test]
+    fn a_contact_listed_twice_is_one_chat() {
+        let listed = vec![
+            chat(1, "5511900000001@s.whatsapp.net"),
+            chat(2, "5511900000002@s.whatsapp.net"),
+            chat(1, "123456789@lid"),
+            chat(2, "5511900000002@s.whatsapp.net"),
+        ];
+        let kept: Vec<String> = one_per_contact(listed)
+            .into_iter()
+            .map(|c| c.view.id)
+            .collect();
+        assert_eq!(
+            kept,
+            [
+                "5511900000001@s.whatsapp.net",
+                "5511900000002@s.whatsapp.net"
+            ]
+        );
+    }
+}
