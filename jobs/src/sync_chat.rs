@@ -1,22 +1,24 @@
 //! The per-chat history job: fetch the chat's newest messages, store them
-//! through the insert-if-new path, count the chat in its sync run. Running it
-//! twice changes nothing: the messages are already stored and the run counts
-//! each chat once.
+//! through the insert-if-new path (tallied to the job's run and chat as they
+//! are stored), count the chat in its sync run. Running it twice changes
+//! nothing: the messages are already stored, the run counts each chat once,
+//! and it counts the chat's tally rather than what this run found new.
 
 use std::sync::Arc;
 
-use chrono::Utc;
 use nolose_shared::AppState;
 use nolose_shared::evolution::Evolution;
-use nolose_shared::history::{HistoryError, sync_chat};
+use nolose_shared::history::{ChatPage, HistoryError, sync_chat};
 use nolose_shared::jobs::SyncChatHistory;
-use nolose_shared::store::{ChatOutcome, Store, StoreError};
+use nolose_shared::store::{ChatOutcome, Store, StoreError, SyncTally};
+use nolose_shared::time::Clock;
 
 /// What a job needs: built once per process from the app's state.
 #[derive(Clone)]
 pub struct JobContext {
     pub store: Arc<dyn Store>,
     pub evolution: Arc<dyn Evolution>,
+    pub clock: Arc<dyn Clock>,
 }
 
 impl From<&AppState> for JobContext {
@@ -24,6 +26,7 @@ impl From<&AppState> for JobContext {
         Self {
             store: Arc::clone(&state.store),
             evolution: Arc::clone(&state.evolution),
+            clock: Arc::clone(&state.clock),
         }
     }
 }
@@ -55,29 +58,37 @@ impl From<StoreError> for JobError {
     }
 }
 
-/// Runs the job once; returns how many messages were new.
+/// Runs the job once; returns how many messages this run found new (the
+/// sync run counts the chat's tally, which a rerun does not lower).
 #[tracing::instrument(skip_all, fields(user_id = %job.user_id, sync_id = %job.sync_id, contact_id = %job.contact_id))]
 pub async fn run(job: &SyncChatHistory, ctx: &JobContext) -> Result<u64, JobError> {
+    let page = ChatPage {
+        user: job.user_id,
+        instance: &job.instance,
+        remote_jid: &job.remote_jid,
+        limit: job.limit,
+        tally: Some(SyncTally {
+            run: job.sync_id,
+            chat: job.contact_id,
+        }),
+    };
     let ingested = sync_chat(
         ctx.evolution.as_ref(),
         ctx.store.as_ref(),
-        job.user_id,
-        &job.instance,
-        &job.remote_jid,
-        job.limit,
+        page,
+        ctx.clock.now(),
     )
     .await?;
-    let new_messages = ingested.new_count() as u64;
     ctx.store
         .finish_sync_chat(
             job.user_id,
             job.sync_id,
             job.contact_id,
-            ChatOutcome::Done { new_messages },
-            Utc::now(),
+            ChatOutcome::Done,
+            ctx.clock.now(),
         )
         .await?;
-    Ok(new_messages)
+    Ok(ingested.new_count() as u64)
 }
 
 /// Whether the transport may deliver this job again after a failure.
@@ -117,7 +128,7 @@ pub async fn handle(job: &SyncChatHistory, ctx: &JobContext, attempt: Attempt) -
             job.sync_id,
             job.contact_id,
             ChatOutcome::Failed,
-            Utc::now(),
+            ctx.clock.now(),
         )
         .await;
     match recorded {

@@ -22,6 +22,8 @@ pub struct Config {
     pub evolution_api_key: SecretString,
     pub public_url: String,
     pub webhook_secret: Option<SecretString>,
+    /// A sync run with no progress for this long is finished (issue 9).
+    pub sync_stale_after: Duration,
 }
 
 impl Config {
@@ -48,6 +50,13 @@ impl Config {
                 problem: "must be at least 1".into(),
             });
         }
+        let stale_secs: u64 = env.parsed("SYNC_STALE_AFTER", 600)?;
+        if stale_secs == 0 {
+            return Err(ConfigError {
+                name: "SYNC_STALE_AFTER",
+                problem: "must be at least 1".into(),
+            });
+        }
         Ok(Self {
             secret_key: secret_key.into(),
             access_token_ttl: Duration::from_secs(minutes * 60),
@@ -55,6 +64,7 @@ impl Config {
             evolution_api_key: env.optional("EVOLUTION_API_KEY").unwrap_or_default().into(),
             public_url: env.url("PUBLIC_URL", "http://127.0.0.1:8000")?,
             webhook_secret: env.optional("WEBHOOK_SECRET").map(SecretString::from),
+            sync_stale_after: Duration::from_secs(stale_secs),
         })
     }
 

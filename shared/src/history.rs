@@ -3,15 +3,16 @@
 //! ignores `limit` (EVOLUTION.md §3.1), so the page size travels as `offset`
 //! with `page: 1`; the page goes through the webhook's insert-if-new path,
 //! so a message that arrived by webhook is not stored twice, nor the other
-//! way round.
+//! way round. A sync job's page is tallied to its (run, chat) as it is
+//! stored, so the run counts it even if the job dies before reporting.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
 use crate::domain::{InstanceName, UserId};
 use crate::evolution::message::{is_protocol, parse_record};
 use crate::evolution::{Evolution, EvolutionError};
-use crate::ingest::{Ingested, ingest_messages};
-use crate::store::{Store, StoreError};
+use crate::ingest::{Ingested, ingest_messages, ingest_sync_messages};
+use crate::store::{Store, StoreError, SyncTally};
 
 /// Why a chat could not be fetched or stored.
 #[derive(Debug, thiserror::Error)]
@@ -33,25 +34,36 @@ impl HistoryError {
     }
 }
 
-/// Fetches the newest `limit` messages of `remote_jid` and stores them.
+/// Which chat to fetch, how much of it, and the sync run it is for (none
+/// for the synchronous route).
+#[derive(Debug, Clone, Copy)]
+pub struct ChatPage<'a> {
+    pub user: UserId,
+    pub instance: &'a InstanceName,
+    pub remote_jid: &'a str,
+    pub limit: u32,
+    pub tally: Option<SyncTally>,
+}
+
+/// Fetches the newest `limit` messages of the chat and stores them.
 pub async fn sync_chat(
     evolution: &dyn Evolution,
     store: &dyn Store,
-    user: UserId,
-    instance: &InstanceName,
-    remote_jid: &str,
-    limit: u32,
+    chat: ChatPage<'_>,
+    now: DateTime<Utc>,
 ) -> Result<Ingested, HistoryError> {
     let page = evolution
-        .find_messages(instance, remote_jid, 1, limit)
+        .find_messages(chat.instance, chat.remote_jid, 1, chat.limit)
         .await?;
-    let now = Utc::now();
     let parsed: Vec<_> = page
         .records
         .iter()
         .filter(|r| !is_protocol(r))
         .filter_map(|r| parse_record(r, now).ok())
-        .take(limit as usize)
+        .take(chat.limit as usize)
         .collect();
-    Ok(ingest_messages(store, user, &parsed, now).await?)
+    Ok(match chat.tally {
+        Some(tally) => ingest_sync_messages(store, chat.user, &parsed, now, tally).await?,
+        None => ingest_messages(store, chat.user, &parsed, now).await?,
+    })
 }

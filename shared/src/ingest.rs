@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use crate::domain::{JidKind, MessageStatus, UserId};
 use crate::evolution::message::{ParsedMessage, person_identity};
-use crate::store::{ContactId, ContactUpsert, Inserted, NewMessage, Store, StoreResult};
+use crate::store::{ContactId, ContactUpsert, Inserted, NewMessage, Store, StoreResult, SyncTally};
 
 /// What an ingest did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -43,6 +43,28 @@ pub async fn ingest_messages(
     user: UserId,
     messages: &[ParsedMessage],
     now: chrono::DateTime<chrono::Utc>,
+) -> StoreResult<Ingested> {
+    ingest(store, user, messages, now, None).await
+}
+
+/// [`ingest_messages`] for a history sync job: the new messages are tallied
+/// to the job's (run, chat) in the transaction that stores them.
+pub async fn ingest_sync_messages(
+    store: &dyn Store,
+    user: UserId,
+    messages: &[ParsedMessage],
+    now: chrono::DateTime<chrono::Utc>,
+    tally: SyncTally,
+) -> StoreResult<Ingested> {
+    ingest(store, user, messages, now, Some(tally)).await
+}
+
+async fn ingest(
+    store: &dyn Store,
+    user: UserId,
+    messages: &[ParsedMessage],
+    now: chrono::DateTime<chrono::Utc>,
+    tally: Option<SyncTally>,
 ) -> StoreResult<Ingested> {
     let mut contacts: HashMap<String, ContactId> = HashMap::new();
     let mut latest: HashMap<ContactId, chrono::DateTime<chrono::Utc>> = HashMap::new();
@@ -96,10 +118,10 @@ pub async fn ingest_messages(
             .upsert_conversation(user, *contact, Some(*at), now)
             .await?;
     }
-    let rows = if batch.is_empty() {
-        Vec::new()
-    } else {
-        store.insert_messages(user, &batch).await?
+    let rows = match tally {
+        _ if batch.is_empty() => Vec::new(),
+        None => store.insert_messages(user, &batch).await?,
+        Some(tally) => store.insert_sync_messages(user, &batch, tally, now).await?,
     };
     Ok(Ingested { rows, skipped })
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use nolose_evosim::{Seed, seeded_jid, seeded_key_id};
 use nolose_shared::config::LocalConfig;
+use nolose_shared::time::Clock;
 use nolose_tests::app::{Setup, config_with, error_code, test_worker_config};
 use nolose_tests::wa::{Tenant, WaApp};
 use reqwest::{Method, StatusCode};
@@ -45,6 +46,21 @@ async fn wait_until_done(wa: &WaApp, t: &Tenant) -> Value {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// A worker of a second `nolose` on the same database (the first one's
+/// worker having died).
+async fn second_worker(wa: &WaApp) -> nolose_local::worker::WorkerHandle {
+    let setup = Setup {
+        evolution: Some((wa.sim.base_url().to_owned(), wa.sim.api_key().to_owned())),
+        webhook_secret: None,
+    };
+    let local = LocalConfig::from_lookup(|n| (n == "DATABASE_URL").then(|| wa.app.db.url.clone()))
+        .expect("local config");
+    let second = nolose_local::build_app(config_with(&setup, "http://127.0.0.1:9"), &local)
+        .await
+        .expect("second nolose");
+    second.start_worker(&second.state, test_worker_config())
 }
 
 /// The tenant's contact id of a seeded chat.
@@ -345,16 +361,7 @@ async fn a_sync_survives_the_death_of_its_worker() {
     }
 
     wa.app.worker.take().expect("worker").abort();
-    let setup = Setup {
-        evolution: Some((wa.sim.base_url().to_owned(), wa.sim.api_key().to_owned())),
-        webhook_secret: None,
-    };
-    let local = LocalConfig::from_lookup(|n| (n == "DATABASE_URL").then(|| wa.app.db.url.clone()))
-        .expect("local config");
-    let second = nolose_local::build_app(config_with(&setup, "http://127.0.0.1:9"), &local)
-        .await
-        .expect("second nolose");
-    let _worker = second.start_worker(&second.state, test_worker_config());
+    let _worker = second_worker(&wa).await;
 
     let done = wait_until_done(&wa, &t).await;
     assert_eq!(
@@ -368,12 +375,9 @@ async fn a_sync_survives_the_death_of_its_worker() {
         "every message stored, once"
     );
     // A job killed between storing its page and counting its chat is run
-    // again and finds its messages stored: they are not counted twice, and
-    // (a known limit) not counted by the rerun either.
-    assert!(
-        done["messages_synced"].as_u64().is_some_and(|n| n <= 200),
-        "{done}"
-    );
+    // again and finds its messages stored: they were tallied to the chat as
+    // they were stored, so the rerun counts them, once.
+    assert_eq!(done["messages_synced"], 200, "{done}");
 }
 
 #[tokio::test]
@@ -404,5 +408,116 @@ async fn a_message_delivered_by_webhook_is_not_stored_again_by_the_sync() {
         wa.messages(&t).await.len(),
         6,
         "the live message once, plus the history"
+    );
+}
+
+/// Seeded chats 1, 2 and 3 holding 5, 10 and 40 messages.
+fn seed_5_10_40(wa: &WaApp, t: &Tenant) {
+    wa.sim.seed(&t.instance, seed(3, 5)).expect("seed");
+    for (chat, more) in [(2u32, 5u32), (3, 35)] {
+        for m in 1..=more {
+            let incoming = nolose_evosim::Incoming {
+                from: seeded_jid(chat),
+                text: Some(format!("later {m}")),
+                id: Some(format!("3B{chat:06}{m:012}")),
+                timestamp: Some(1_790_000_000 + i64::from(m)),
+                silent: true,
+                ..Default::default()
+            };
+            wa.sim.inject(&t.instance, incoming).expect("inject");
+        }
+    }
+}
+
+/// Issue 9: chats of 5, 10 and 40 messages once ended `done` with
+/// `messages_synced: 15`: the job of the 40-message chat ran again after
+/// its page was stored (a worker killed before reporting) and counted
+/// nothing new.
+#[tokio::test]
+async fn chats_of_5_10_and_40_sync_45_messages_though_a_worker_dies_after_storing() {
+    let mut wa = WaApp::spawn().await;
+    let t = wa.connected_tenant("five-ten-forty@example.com").await;
+    seed_5_10_40(&wa, &t);
+    wa.app.worker.take().expect("worker").abort();
+
+    let started = sync_chats(&wa, &t).await;
+    assert_eq!(started["queued"], 3, "{started}");
+    // The worker that took chat 3's job stored its page, then died.
+    let contact = contact_id(&wa, &t, &seeded_jid(3)).await;
+    let instance = nolose_shared::domain::InstanceName::for_user(
+        nolose_shared::domain::UserId::new(t.user_id),
+    );
+    let page = nolose_shared::history::ChatPage {
+        user: nolose_shared::domain::UserId::new(t.user_id),
+        instance: &instance,
+        remote_jid: &seeded_jid(3),
+        limit: 30,
+        tally: Some(nolose_shared::store::SyncTally {
+            run: nolose_shared::store::SyncId::new(started["sync_id"].as_i64().expect("id")),
+            chat: nolose_shared::store::ContactId::new(contact),
+        }),
+    };
+    let stored = nolose_shared::history::sync_chat(
+        wa.app.state.evolution.as_ref(),
+        wa.app.state.store.as_ref(),
+        page,
+        wa.app.clock.now(),
+    )
+    .await
+    .expect("the dead worker's page");
+    assert_eq!(stored.new_count(), 30);
+    let _worker = second_worker(&wa).await;
+
+    let done = wait_until_done(&wa, &t).await;
+    assert_eq!(
+        (
+            &done["chats_done"],
+            &done["chats_failed"],
+            &done["messages_synced"]
+        ),
+        (&Value::from(3), &Value::from(0), &Value::from(45)),
+        "{done}"
+    );
+}
+
+/// Issue 9: a run whose jobs never report (lost, or their last attempt
+/// erred) blocked every later sync of the user for good.
+#[tokio::test]
+async fn a_run_no_job_reports_to_is_finished_once_stale_and_a_new_sync_starts() {
+    let mut wa = WaApp::spawn().await;
+    let t = wa.connected_tenant("stale@example.com").await;
+    wa.sim.seed(&t.instance, seed(2, 3)).expect("seed");
+    wa.app.worker.take().expect("worker").abort();
+    let first = sync_chats(&wa, &t).await;
+    assert_eq!(first["queued"], 2);
+
+    wa.app.clock.advance(chrono::Duration::seconds(599));
+    let again = sync_chats(&wa, &t).await;
+    assert_eq!(
+        (&again["sync_id"], &again["queued"]),
+        (&first["sync_id"], &Value::from(0))
+    );
+    wa.app.clock.advance(chrono::Duration::seconds(2));
+    let (_, status) = wa.get(&t.token, "/api/evolution/sync/status").await;
+    assert_eq!(
+        (
+            &status["state"],
+            &status["chats_done"],
+            &status["chats_failed"]
+        ),
+        (&Value::from("done"), &Value::from(0), &Value::from(2)),
+        "{status}"
+    );
+
+    let next = sync_chats(&wa, &t).await;
+    assert_ne!(next["sync_id"], first["sync_id"], "{next}");
+    assert_eq!(next["queued"], 2);
+    // The lost jobs turn up after all: their late reports change nothing.
+    let _worker = second_worker(&wa).await;
+    let done = wait_until_done(&wa, &t).await;
+    assert_eq!(
+        (&done["sync_id"], &done["chats_done"], &done["chats_failed"]),
+        (&next["sync_id"], &Value::from(2), &Value::from(0)),
+        "{done}"
     );
 }

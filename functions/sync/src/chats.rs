@@ -1,7 +1,10 @@
 //! `POST /api/evolution/sync/chats`: read the chat list, keep a contact and
 //! a conversation per chat, record `chats_count`, and fan out one history
 //! job per chat under a new sync run — or, while a run is in progress,
-//! answer with that run and queue nothing.
+//! answer with that run and queue nothing. A chat listed twice (the same
+//! JID, or a person's phone JID and `@lid`, which keep one contact) is one
+//! chat: each run counts one report per contact, so a duplicate would
+//! leave the run short of its total for good.
 
 use axum::Json;
 use axum::extract::State;
@@ -60,12 +63,17 @@ pub async fn sync_chats(
 ) -> Result<(StatusCode, Json<ChatsQueued>), ApiError> {
     let instance = connected(&state, user.id).await?;
     let records = state.evolution.find_chats(&instance.name).await?;
-    let chats = keep_chats(&state, user.id, &records).await?;
+    let chats = one_per_contact(keep_chats(&state, user.id, &records).await?);
     record_chats_count(&state, user.id, chats.len()).await?;
     let count = u32::try_from(chats.len()).unwrap_or(u32::MAX);
     let start = state
         .store
-        .start_sync_run(user.id, count, state.clock.now())
+        .start_sync_run(
+            user.id,
+            count,
+            state.clock.now(),
+            state.config.sync_stale_after,
+        )
         .await?;
     let (run, queued) = match start {
         SyncStart::AlreadyRunning(run) => (run, 0),
@@ -134,6 +142,15 @@ async fn keep_chat(
     })
 }
 
+/// The chats in list order, each contact's first one only.
+fn one_per_contact(chats: Vec<Chat>) -> Vec<Chat> {
+    let mut seen = std::collections::HashSet::with_capacity(chats.len());
+    chats
+        .into_iter()
+        .filter(|c| seen.insert(c.contact))
+        .collect()
+}
+
 /// Evolution's last-message timestamp (seconds) of a chat record.
 fn last_message_time(record: &Value) -> Option<DateTime<Utc>> {
     let ts = record.get("lastMessage")?.get("messageTimestamp")?;
@@ -156,7 +173,9 @@ async fn record_chats_count(state: &AppState, user: UserId, n: usize) -> Result<
 }
 
 /// Queues one job per chat; chats whose job could not be queued are
-/// recorded as failed so that the run still reaches `done`.
+/// recorded as failed so that the run still reaches `done` — every one of
+/// them, even when recording another failed (the first such error is
+/// returned after; a chat left unrecorded is caught by the stale finish).
 async fn fan_out(
     state: &AppState,
     instance: &Instance,
@@ -183,8 +202,9 @@ async fn fan_out(
         not_queued = err.not_queued.len(),
         "queuing sync jobs"
     );
+    let mut unrecorded = None;
     for job in &err.not_queued {
-        state
+        let recorded = state
             .store
             .finish_sync_chat(
                 job.user_id,
@@ -193,10 +213,57 @@ async fn fan_out(
                 ChatOutcome::Failed,
                 state.clock.now(),
             )
-            .await?;
+            .await;
+        if let Err(e) = recorded {
+            tracing::error!(error = %e, contact_id = %job.contact_id, "recording an unqueued chat");
+            unrecorded.get_or_insert(e);
+        }
+    }
+    if let Some(e) = unrecorded {
+        return Err(e.into());
     }
     if err.not_queued.len() == total && total > 0 {
         return Err(ApiError::Unavailable(err.cause.context("job queue")));
     }
     Ok(total - err.not_queued.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chat(contact: i64, jid: &str) -> Chat {
+        Chat {
+            contact: ContactId::new(contact),
+            view: ChatView {
+                id: jid.to_owned(),
+                name: None,
+                unread_count: 0,
+                last_message_time: None,
+            },
+        }
+    }
+
+    /// Issue 9: a person listed twice (the same JID, or phone and `@lid`)
+    /// got two jobs but one report, so the run never reached its total.
+    #[test]
+    fn a_contact_listed_twice_is_one_chat() {
+        let listed = vec![
+            chat(1, "5511900000001@s.whatsapp.net"),
+            chat(2, "5511900000002@s.whatsapp.net"),
+            chat(1, "123456789@lid"),
+            chat(2, "5511900000002@s.whatsapp.net"),
+        ];
+        let kept: Vec<String> = one_per_contact(listed)
+            .into_iter()
+            .map(|c| c.view.id)
+            .collect();
+        assert_eq!(
+            kept,
+            [
+                "5511900000001@s.whatsapp.net",
+                "5511900000002@s.whatsapp.net"
+            ]
+        );
+    }
 }

@@ -12,7 +12,7 @@ use nolose_shared::domain::{Jid, UserId};
 use nolose_shared::error::ErrorBody;
 use nolose_shared::evolution::EvolutionError;
 use nolose_shared::evolution::gateway::RemoteState;
-use nolose_shared::history::{HistoryError, sync_chat};
+use nolose_shared::history::{ChatPage, HistoryError, sync_chat};
 use nolose_shared::http::ApiQuery;
 use nolose_shared::store::{ConnectionStatus, ContactUpsert, Instance, SyncState};
 use nolose_shared::{ApiError, AppState};
@@ -181,7 +181,11 @@ pub async fn sync_status(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
 ) -> Result<Json<SyncStatus>, ApiError> {
-    let status = match state.store.latest_sync_run(user.id).await? {
+    let latest = state
+        .store
+        .latest_sync_run(user.id, state.clock.now(), state.config.sync_stale_after)
+        .await?;
+    let status = match latest {
         None => SyncStatus {
             sync_id: None,
             state: "none",
@@ -235,13 +239,18 @@ pub async fn sync_messages(
     let limit = history_limit(q.limit)?;
     let contact = owned_contact(&state, user.id, &contact_id).await?;
     let instance = connected(&state, user.id).await?;
+    let page = ChatPage {
+        user: user.id,
+        instance: &instance.name,
+        remote_jid: contact.jid.as_str(),
+        limit,
+        tally: None,
+    };
     let ingested = sync_chat(
         state.evolution.as_ref(),
         state.store.as_ref(),
-        user.id,
-        &instance.name,
-        contact.jid.as_str(),
-        limit,
+        page,
+        state.clock.now(),
     )
     .await
     .map_err(history_error)?;

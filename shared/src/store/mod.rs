@@ -32,7 +32,9 @@ pub use model::{
     ConnectionStatus, Contact, ContactId, ContactUpsert, Conversation, ConversationId, Inserted,
     Instance, Message, MessageId, NewMessage, Page, Stats, StatusOutcome,
 };
-pub use sync_run::{ChatOutcome, SyncId, SyncRun, SyncRunStore, SyncStart, SyncState};
+pub use sync_run::{
+    ChatOutcome, SyncId, SyncRun, SyncRunStore, SyncStart, SyncState, SyncTally, is_stale,
+};
 pub use throttle::{LoginAttempt, LoginThrottleStore, throttle_key};
 
 /// Every store operation gives up after this long: a 503 well before a

@@ -147,6 +147,11 @@ macro_rules! store_conformance {
             sync_runs::each_chat_counts_once_and_the_last_one_finishes_the_run,
             sync_runs::concurrent_chat_reports_are_all_counted,
             sync_runs::another_users_run_is_not_found,
+            sync_runs::a_page_stored_by_a_job_that_died_counts_when_its_rerun_reports,
+            sync_runs::messages_stored_before_the_run_are_not_counted,
+            sync_runs::a_stale_run_is_finished_by_the_next_start,
+            sync_runs::a_stale_run_reads_as_done_with_its_unreported_chats_failed,
+            sync_runs::late_reports_racing_the_stale_finish_keep_the_sum,
         );
     };
     (@cases $make:expr; $($module:ident :: $case:ident),* $(,)?) => {

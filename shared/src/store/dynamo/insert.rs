@@ -3,8 +3,9 @@
 //! Each round reads the key items of the keys still open (one
 //! `BatchGetItem`): a guard means the message is stored (answer that row),
 //! a stash is an early status update to apply, nothing means new. The new
-//! ones are written in transactions of at most 33 messages (three items
-//! each, plus the counters, within DynamoDB's 100): the message, its id
+//! ones are written in transactions of at most 32 messages (three items
+//! each, plus the counters and a sync job's tally, within DynamoDB's 100):
+//! the message, its id
 //! pointer (both refusing to overwrite, so an id collision is caught) and
 //! the guard, which replaces the key item only if it is still what the
 //! round read. A transaction a concurrent writer beat is cancelled whole
@@ -13,12 +14,16 @@
 //!
 //! A batch larger than one transaction is stored in several; a failure
 //! between them leaves the first ones stored, and the caller's retry finds
-//! them as duplicates, so nothing is lost or doubled.
+//! them as duplicates, so nothing is lost or doubled. For a sync job's
+//! batch each transaction also adds its new messages to the (run, chat)
+//! tally, so the chat's count does not depend on the job living to report
+//! what it stored.
 
 use std::collections::{HashMap, HashSet};
 
 use anyhow::anyhow;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use chrono::{DateTime, Utc};
 
 use super::DynamoStore;
 use super::errors::{CONDITION_FAILED, backend};
@@ -27,11 +32,12 @@ use super::keys::{self, Item};
 use super::message_item::{KeyState, Location, MessageItem, id_pointer};
 use super::ops::{Written, backoff};
 use super::stats::Counter;
+use super::sync_counts::tally_update;
 use crate::domain::{MessageStatus, UserId};
-use crate::store::{Inserted, Message, MessageId, NewMessage, StoreError, StoreResult};
+use crate::store::{Inserted, Message, MessageId, NewMessage, StoreError, StoreResult, SyncTally};
 
-/// Messages per transaction: 3 items each + the counters ≤ 100.
-const PER_TRANSACTION: usize = 33;
+/// Messages per transaction: 3 items each + the counters + a tally ≤ 100.
+const PER_TRANSACTION: usize = 32;
 /// Rounds before a batch that keeps being raced gives up (503, retried).
 const ROUNDS: usize = 8;
 
@@ -54,6 +60,7 @@ impl DynamoStore {
         &self,
         user: UserId,
         messages: &[NewMessage],
+        tally: Option<(SyncTally, DateTime<Utc>)>,
     ) -> StoreResult<Vec<Inserted>> {
         let mut seen = HashSet::new();
         let mut open: Vec<&NewMessage> = messages
@@ -78,7 +85,7 @@ impl DynamoStore {
             open = Vec::new();
             let mut contended = false;
             for chunk in fresh.chunks(PER_TRANSACTION) {
-                match self.insert_chunk(user, chunk, &mut used_ids).await? {
+                match self.insert_chunk(user, chunk, tally, &mut used_ids).await? {
                     Chunk::Stored(rows) => {
                         done.extend(rows.into_iter().map(|message| {
                             (message.key_id.clone(), Inserted { message, new: true })
@@ -151,9 +158,10 @@ impl DynamoStore {
         &self,
         user: UserId,
         chunk: &[Fresh<'_>],
+        tally: Option<(SyncTally, DateTime<Utc>)>,
         used_ids: &mut HashSet<i64>,
     ) -> StoreResult<Chunk> {
-        let mut items = Vec::with_capacity(chunk.len() * 3 + 1);
+        let mut items = Vec::with_capacity(chunk.len() * 3 + 2);
         let mut rows = Vec::with_capacity(chunk.len());
         for fresh in chunk {
             let row = fresh.to_row(mint_unused(used_ids));
@@ -172,6 +180,9 @@ impl DynamoStore {
                 (Counter::Inbound, total - outbound),
             ],
         )?);
+        if let Some((tally, now)) = tally {
+            items.push(tally_update(&self.table, user, tally, rows.len(), now)?);
+        }
         match self.transact(items, "inserting messages").await? {
             Written::Committed => Ok(Chunk::Stored(rows)),
             Written::Contended(err) => Ok(Chunk::Contended(err)),

@@ -41,7 +41,7 @@ impl MessageStore for DynamoStore {
         user: UserId,
         messages: &[NewMessage],
     ) -> StoreResult<Vec<Inserted>> {
-        self.insert_batch(user, messages).await
+        self.insert_batch(user, messages, None).await
     }
 
     #[tracing::instrument(skip_all, fields(user_id = %user, status = status.as_str()))]

@@ -4,13 +4,19 @@
 //!   never lose a count, and `chats_left` counting down to zero;
 //! - the pointer to the latest run, `SYNC`: starting a run swaps it with a
 //!   condition on the id it replaces, so of concurrent starts one wins;
-//! - one marker per finished chat, `SYNC#<id>#C#<contact>`, written in the
-//!   same transaction as the counters and refusing to overwrite, so a job
-//!   run twice (SQS is at-least-once) counts its chat once.
+//! - one item per chat, `SYNC#<id>#C#<contact>`: its tally of newly stored
+//!   messages, added to by the transactions that store them, and its
+//!   `counted` mark, set in the same transaction as the counters and never
+//!   twice, so a job run twice (SQS is at-least-once) counts its chat once.
 //!
 //! DynamoDB conditions cannot add, so `done` is set by a second update
 //! guarded by `chats_left <= 0`; should that step be lost, reads still
-//! derive `done` from the counters. Counting a chat is in `sync_counts`.
+//! derive `done` from the counters. A stale run (no progress for
+//! `stale_after`) is finished by one conditional update of the run item,
+//! which a chat count (conditioned on `running`) either precedes or misses.
+//! Counting a chat is in `sync_counts`.
+
+use std::time::Duration;
 
 use anyhow::anyhow;
 use async_trait::async_trait;
@@ -26,8 +32,8 @@ use super::ids;
 use super::keys::{self, IS_NEW, Item, n, s};
 use crate::domain::UserId;
 use crate::store::{
-    ChatOutcome, ContactId, StoreError, StoreResult, SyncId, SyncRun, SyncRunStore, SyncStart,
-    SyncState,
+    ChatOutcome, ContactId, Inserted, NewMessage, StoreError, StoreResult, SyncId, SyncRun,
+    SyncRunStore, SyncStart, SyncState, SyncTally, is_stale,
 };
 
 #[derive(Deserialize)]
@@ -41,6 +47,7 @@ struct RunItem {
     started_at: i64,
     finished_at: Option<i64>,
     updated_at: Option<i64>,
+    progressed_at: Option<i64>,
 }
 
 fn at(ms: i64) -> StoreResult<DateTime<Utc>> {
@@ -72,6 +79,7 @@ pub(super) fn parse(user: UserId, item: Item) -> StoreResult<SyncRun> {
         messages_synced: r.messages_synced,
         started_at: at(r.started_at)?,
         finished_at: finished.map(at).transpose()?,
+        progressed_at: at(r.progressed_at.or(r.updated_at).unwrap_or(r.started_at))?,
     })
 }
 
@@ -83,9 +91,10 @@ impl SyncRunStore for DynamoStore {
         user: UserId,
         chats: u32,
         now: DateTime<Utc>,
+        stale_after: Duration,
     ) -> StoreResult<SyncStart> {
         for _ in 0..ids::MAX_ATTEMPTS {
-            let latest = self.latest_sync_run(user).await?;
+            let latest = self.latest_sync_run(user, now, stale_after).await?;
             if let Some(run) = latest.clone().filter(|r| r.state == SyncState::Running) {
                 return Ok(SyncStart::AlreadyRunning(run));
             }
@@ -103,6 +112,7 @@ impl SyncRunStore for DynamoStore {
                 messages_synced: 0,
                 started_at: now,
                 finished_at: (chats == 0).then_some(now),
+                progressed_at: now,
             };
             if self.insert_run(&run, latest.map(|r| r.id)).await? {
                 return Ok(SyncStart::Started(run));
@@ -136,7 +146,38 @@ impl SyncRunStore for DynamoStore {
     }
 
     #[tracing::instrument(skip_all, fields(user_id = %user))]
-    async fn latest_sync_run(&self, user: UserId) -> StoreResult<Option<SyncRun>> {
+    async fn latest_sync_run(
+        &self,
+        user: UserId,
+        now: DateTime<Utc>,
+        stale_after: Duration,
+    ) -> StoreResult<Option<SyncRun>> {
+        match self.latest_of(user).await? {
+            Some(run) if is_stale(&run, now, stale_after) => {
+                if let Some(done) = self.finish_stale(&run, now, stale_after).await? {
+                    return Ok(Some(done));
+                }
+                // A report moved it on (or finished it) meanwhile.
+                self.latest_of(user).await
+            }
+            other => Ok(other),
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(user_id = %user, sync_id = %tally.run, count = messages.len()))]
+    async fn insert_sync_messages(
+        &self,
+        user: UserId,
+        messages: &[NewMessage],
+        tally: SyncTally,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<Inserted>> {
+        self.insert_batch(user, messages, Some((tally, now))).await
+    }
+}
+
+impl DynamoStore {
+    async fn latest_of(&self, user: UserId) -> StoreResult<Option<SyncRun>> {
         let pointer = self
             .get_item(
                 keys::key(keys::user_pk(user), keys::SYNC_LATEST),
@@ -155,9 +196,7 @@ impl SyncRunStore for DynamoStore {
             .await?;
         item.map(|i| parse(user, i)).transpose()
     }
-}
 
-impl DynamoStore {
     /// Writes the run and points `SYNC` at it, if `SYNC` still points at
     /// `previous`; `false` when someone else started a run in between.
     async fn insert_run(&self, run: &SyncRun, previous: Option<SyncId>) -> StoreResult<bool> {
@@ -171,6 +210,10 @@ impl DynamoStore {
             item.insert(counter.into(), n(0));
         }
         item.insert("started_at".into(), n(run.started_at.timestamp_millis()));
+        item.insert(
+            "progressed_at".into(),
+            n(run.progressed_at.timestamp_millis()),
+        );
         if let Some(f) = run.finished_at {
             item.insert("finished_at".into(), n(f.timestamp_millis()));
         }

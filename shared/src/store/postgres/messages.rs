@@ -57,7 +57,7 @@ impl MessageStore for PgStore {
         user: UserId,
         messages: &[NewMessage],
     ) -> StoreResult<Vec<Inserted>> {
-        self.insert_batch(user, messages).await
+        self.insert_batch(user, messages, None).await
     }
 
     async fn advance_status(

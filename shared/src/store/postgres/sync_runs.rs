@@ -2,7 +2,12 @@
 //! `sync_run_chats` row (which a repeated report cannot repeat) feeds the
 //! counter update, so a chat counts once, and the row lock of the update
 //! makes concurrent counts exact and lets exactly one of them see the run
-//! complete and set `done`.
+//! complete and set `done`. The update also requires the run to be still
+//! `running`, re-checked under that row lock, so a report racing the stale
+//! finish either counts before it or not at all. The chat's messages come
+//! from its `sync_run_tallies` row, which the insert transaction feeds.
+
+use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -11,8 +16,8 @@ use super::errors::map_err;
 use super::{PgStore, bounded};
 use crate::domain::UserId;
 use crate::store::{
-    ChatOutcome, ContactId, StoreError, StoreResult, SyncId, SyncRun, SyncRunStore, SyncStart,
-    SyncState,
+    ChatOutcome, ContactId, Inserted, NewMessage, StoreError, StoreResult, SyncId, SyncRun,
+    SyncRunStore, SyncStart, SyncState, SyncTally, is_stale,
 };
 
 #[derive(sqlx::FromRow)]
@@ -26,6 +31,7 @@ struct RunRow {
     messages_synced: i64,
     started_at: DateTime<Utc>,
     finished_at: Option<DateTime<Utc>>,
+    progressed_at: DateTime<Utc>,
 }
 
 impl From<RunRow> for SyncRun {
@@ -44,6 +50,7 @@ impl From<RunRow> for SyncRun {
             messages_synced: r.messages_synced.max(0) as u64,
             started_at: r.started_at,
             finished_at: r.finished_at,
+            progressed_at: r.progressed_at,
         }
     }
 }
@@ -52,7 +59,7 @@ impl From<RunRow> for SyncRun {
 macro_rules! columns {
     () => {
         "id, user_id, state, chats_total, chats_done, chats_failed, \
-         messages_synced, started_at, finished_at"
+         messages_synced, started_at, finished_at, progressed_at"
     };
 }
 
@@ -68,6 +75,7 @@ impl SyncRunStore for PgStore {
         user: UserId,
         chats: u32,
         now: DateTime<Utc>,
+        stale_after: Duration,
     ) -> StoreResult<SyncStart> {
         let running = concat!(
             "SELECT ",
@@ -78,14 +86,16 @@ impl SyncRunStore for PgStore {
         // concurrent starts, the loser's insert does nothing and it returns
         // the winner's run.
         let insert = concat!(
-            "INSERT INTO sync_runs (user_id, state, chats_total, started_at, finished_at)
+            "INSERT INTO sync_runs (user_id, state, chats_total, started_at, finished_at,
+                                    progressed_at)
              VALUES ($1, CASE WHEN $2 = 0 THEN 'done' ELSE 'running' END, $2, $3,
-                     CASE WHEN $2 = 0 THEN $3 END)
+                     CASE WHEN $2 = 0 THEN $3 END, $3)
              ON CONFLICT (user_id) WHERE state = 'running' DO NOTHING
              RETURNING ",
             columns!()
         );
         bounded(async {
+            self.finish_stale(user, now, stale_after).await?;
             for _ in 0..START_ATTEMPTS {
                 let found: Option<RunRow> = sqlx::query_as(running)
                     .bind(user.get())
@@ -122,13 +132,16 @@ impl SyncRunStore for PgStore {
         outcome: ChatOutcome,
         now: DateTime<Utc>,
     ) -> StoreResult<SyncRun> {
-        let (done, failed, messages): (i32, i32, u64) = match outcome {
-            ChatOutcome::Done { new_messages } => (1, 0, new_messages),
-            ChatOutcome::Failed => (0, 1, 0),
+        let (done, failed): (i32, i32) = match outcome {
+            ChatOutcome::Done => (1, 0),
+            ChatOutcome::Failed => (0, 1),
         };
+        // A report to a run no longer running inserts no marker and counts
+        // nothing; one racing the stale finish is re-checked by the UPDATE
+        // under the row lock (its marker then stays, uncounted: harmless).
         let sql = concat!(
             "WITH owned AS (
-                 SELECT id FROM sync_runs WHERE id = $1 AND user_id = $2
+                 SELECT id FROM sync_runs WHERE id = $1 AND user_id = $2 AND state = 'running'
              ), mark AS (
                  INSERT INTO sync_run_chats (sync_id, contact_id, failed)
                  SELECT id, $3, $5 = 1 FROM owned
@@ -138,12 +151,14 @@ impl SyncRunStore for PgStore {
              UPDATE sync_runs SET
                  chats_done = chats_done + $4,
                  chats_failed = chats_failed + $5,
-                 messages_synced = messages_synced + $6,
+                 messages_synced = messages_synced + COALESCE(
+                     (SELECT stored FROM sync_run_tallies WHERE sync_id = $1 AND contact_id = $3), 0),
+                 progressed_at = GREATEST(progressed_at, $6),
                  state = CASE WHEN chats_done + chats_failed + 1 >= chats_total
                               THEN 'done' ELSE state END,
                  finished_at = CASE WHEN chats_done + chats_failed + 1 >= chats_total
-                                    THEN COALESCE(finished_at, $7) ELSE finished_at END
-             WHERE id IN (SELECT sync_id FROM mark)
+                                    THEN COALESCE(finished_at, $6) ELSE finished_at END
+             WHERE id IN (SELECT sync_id FROM mark) AND state = 'running'
              RETURNING ",
             columns!()
         );
@@ -154,7 +169,6 @@ impl SyncRunStore for PgStore {
                 .bind(contact.get())
                 .bind(done)
                 .bind(failed)
-                .bind(i64::try_from(messages).unwrap_or(i64::MAX))
                 .bind(now)
                 .fetch_optional(&self.pool)
                 .await
@@ -169,25 +183,83 @@ impl SyncRunStore for PgStore {
     }
 
     #[tracing::instrument(skip_all, fields(user_id = %user))]
-    async fn latest_sync_run(&self, user: UserId) -> StoreResult<Option<SyncRun>> {
+    async fn latest_sync_run(
+        &self,
+        user: UserId,
+        now: DateTime<Utc>,
+        stale_after: Duration,
+    ) -> StoreResult<Option<SyncRun>> {
+        bounded(async {
+            let latest = self.latest_of(user).await?;
+            match latest {
+                Some(run) if is_stale(&run, now, stale_after) => {
+                    self.finish_stale(user, now, stale_after).await?;
+                    self.latest_of(user).await
+                }
+                other => Ok(other),
+            }
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all, fields(user_id = %user, sync_id = %tally.run, count = messages.len()))]
+    async fn insert_sync_messages(
+        &self,
+        user: UserId,
+        messages: &[NewMessage],
+        tally: SyncTally,
+        _now: DateTime<Utc>,
+    ) -> StoreResult<Vec<Inserted>> {
+        self.insert_batch(user, messages, Some(tally)).await
+    }
+}
+
+impl PgStore {
+    async fn latest_of(&self, user: UserId) -> StoreResult<Option<SyncRun>> {
         let sql = concat!(
             "SELECT ",
             columns!(),
             " FROM sync_runs WHERE user_id = $1 ORDER BY id DESC LIMIT 1"
         );
-        bounded(async {
-            let row: Option<RunRow> = sqlx::query_as(sql)
-                .bind(user.get())
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(map_err)?;
-            Ok(row.map(SyncRun::from))
-        })
-        .await
+        let row: Option<RunRow> = sqlx::query_as(sql)
+            .bind(user.get())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(row.map(SyncRun::from))
     }
-}
 
-impl PgStore {
+    /// Finishes the user's running run if it made no progress since
+    /// `now - stale_after`: one statement, so a chat report lands wholly
+    /// before it (and moves `progressed_at`, keeping the run) or after it
+    /// (and counts nothing). Its unreported chats count as failed.
+    async fn finish_stale(
+        &self,
+        user: UserId,
+        now: DateTime<Utc>,
+        stale_after: Duration,
+    ) -> StoreResult<()> {
+        let after = chrono::Duration::from_std(stale_after).unwrap_or(chrono::Duration::MAX);
+        let Some(cutoff) = now.checked_sub_signed(after) else {
+            return Ok(());
+        };
+        let finished = sqlx::query(
+            "UPDATE sync_runs SET state = 'done', chats_failed = chats_total - chats_done,
+                 finished_at = $2
+             WHERE user_id = $1 AND state = 'running' AND progressed_at <= $3",
+        )
+        .bind(user.get())
+        .bind(now)
+        .bind(cutoff)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        if finished.rows_affected() > 0 {
+            tracing::warn!(user_id = %user, "finished a stale sync run");
+        }
+        Ok(())
+    }
+
     async fn run_of(&self, user: UserId, run: SyncId) -> StoreResult<Option<SyncRun>> {
         let sql = concat!(
             "SELECT ",

@@ -1,6 +1,8 @@
 //! PostgreSQL: a batch of messages stored once per (user, key id), in one
 //! transaction under the (user, key) locks that keep a racing status update
-//! from being lost (see [`status`](super::status)).
+//! from being lost (see [`status`](super::status)). A sync job's batch also
+//! adds its new rows to its (run, chat) tally in that transaction, so the
+//! count survives the job dying before it reports.
 
 use std::collections::{HashMap, HashSet};
 
@@ -9,7 +11,7 @@ use super::status::{StashTaken, lock_keys};
 use crate::domain::{MessageStatus, UserId};
 use crate::store::postgres::errors::map_err;
 use crate::store::postgres::{PgStore, bounded};
-use crate::store::{Inserted, Message, NewMessage, StoreError, StoreResult};
+use crate::store::{Inserted, Message, NewMessage, StoreError, StoreResult, SyncTally};
 
 /// One row per distinct key of a batch: the stored message, whether this
 /// statement stored it, and, for a new one, the stashed status waiting for it.
@@ -60,10 +62,11 @@ const INSERT_BATCH: &str = concat!(
 
 impl PgStore {
     #[tracing::instrument(skip_all, fields(user_id = %user, count = messages.len()))]
-    pub(super) async fn insert_batch(
+    pub(in crate::store::postgres) async fn insert_batch(
         &self,
         user: UserId,
         messages: &[NewMessage],
+        tally: Option<SyncTally>,
     ) -> StoreResult<Vec<Inserted>> {
         if messages.is_empty() {
             return Ok(Vec::new());
@@ -89,15 +92,42 @@ impl PgStore {
                 .fetch_all(&mut *tx)
                 .await
                 .map_err(map_err)?;
+            let new = rows.iter().filter(|r| r.new).count();
             let (stored, stash) = take_rows(rows);
             if !stash.keys.is_empty() {
                 stash.apply(&mut tx, user).await?;
+            }
+            if let Some(tally) = tally.filter(|_| new > 0) {
+                add_to_tally(&mut tx, user, tally, new).await?;
             }
             tx.commit().await.map_err(map_err)?;
             in_input_order(messages, stored)
         })
         .await
     }
+}
+
+/// Adds `new` to the (run, chat) tally, if the run is the user's.
+async fn add_to_tally(
+    tx: &mut sqlx::PgConnection,
+    user: UserId,
+    tally: SyncTally,
+    new: usize,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO sync_run_tallies (sync_id, contact_id, stored)
+         SELECT id, $3, $4 FROM sync_runs WHERE id = $1 AND user_id = $2
+         ON CONFLICT (sync_id, contact_id)
+         DO UPDATE SET stored = sync_run_tallies.stored + EXCLUDED.stored",
+    )
+    .bind(tally.run.get())
+    .bind(user.get())
+    .bind(tally.chat.get())
+    .bind(i64::try_from(new).unwrap_or(i64::MAX))
+    .execute(tx)
+    .await
+    .map_err(map_err)?;
+    Ok(())
 }
 
 /// The rows by key with their `new` flag, and what their stashed statuses
