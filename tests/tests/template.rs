@@ -245,10 +245,13 @@ mod chains {
     }
 }
 
+/// A function's worst chain of upstream calls.
+type Chain = fn() -> std::time::Duration;
+
 #[test]
 fn every_function_outlasts_its_longest_chain_of_upstream_calls() {
     let t = template();
-    let table: [(&str, fn() -> std::time::Duration); 6] = [
+    let table: [(&str, Chain); 6] = [
         ("AuthFunction", chains::auth),
         ("InstanceFunction", chains::instance),
         ("WebhookFunction", chains::webhook),

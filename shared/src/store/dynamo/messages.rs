@@ -11,22 +11,21 @@
 //! the key item conditioned on the stash it read, so whichever of the two
 //! lands second sees the other.
 
-use anyhow::anyhow;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use chrono::{DateTime, Utc};
 
 use super::DynamoStore;
 use super::errors::backend;
-use super::ids;
 use super::keys::{self, EXISTS, Item};
 use super::ladder::advanced_by;
 use super::message_item::{KeyState, Location, MessageItem};
 use super::ops::Updated;
+use super::retry::{Step, retry};
 use crate::domain::{MessageStatus, UserId};
 use crate::store::{
     ContactId, Inserted, Message, MessageId, MessageStore, NewMessage, Page, Stats, StatusOutcome,
-    StoreError, StoreResult,
+    StoreResult,
 };
 
 /// How long a stashed update waits before the TTL may drop it: the one
@@ -52,21 +51,25 @@ impl MessageStore for DynamoStore {
         status: MessageStatus,
         now: DateTime<Utc>,
     ) -> StoreResult<StatusOutcome> {
-        for _ in 0..ids::MAX_ATTEMPTS {
+        retry("advancing a message status", |_| async move {
             let item = self
                 .get_item(key_item(user, key_id), "reading a key id")
                 .await?;
             let state = item.map(KeyState::parse).transpose()?.and_then(|(_, s)| s);
             if let Some(KeyState::Stored(location)) = state {
-                return self.advance_stored(user, &location, status).await;
+                return self
+                    .advance_stored(user, &location, status)
+                    .await
+                    .map(Step::Done);
             }
+            // Not stashed: the message was stored meanwhile, read it again.
             if self.stash(user, key_id, status, now).await? {
-                return Ok(StatusOutcome::Stashed);
+                Ok(Step::Done(StatusOutcome::Stashed))
+            } else {
+                Ok(Step::Raced)
             }
-        }
-        Err(StoreError::Unavailable(anyhow!(
-            "a status update kept racing its message"
-        )))
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(user_id = %user, contact_id = %contact))]

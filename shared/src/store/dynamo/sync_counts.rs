@@ -20,8 +20,8 @@ use super::DynamoStore;
 use super::errors::{
     CONDITION_FAILED, backend, cancellation_codes, cancelled_transiently, classify,
 };
-use super::ids;
 use super::keys::{self, EXISTS, Item, n, s};
+use super::retry::{Step, retry};
 use super::sync_runs::{parse, run_key};
 use crate::domain::UserId;
 use crate::store::{ChatOutcome, ContactId, StoreError, StoreResult, SyncId, SyncRun, SyncTally};
@@ -70,10 +70,10 @@ impl DynamoStore {
         outcome: ChatOutcome,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        for _ in 0..ids::MAX_ATTEMPTS {
+        retry("counting a synced chat", |_| async move {
             let read = self.chat_tally(user, run, contact).await?;
             if read.counted {
-                return Ok(false);
+                return Ok(Step::Done(false));
             }
             let items = vec![
                 self.mark_counted(user, run, contact, outcome, &read, now)?,
@@ -86,7 +86,7 @@ impl DynamoStore {
                 .send()
                 .await;
             let Err(err) = sent else {
-                return Ok(true);
+                return Ok(Step::Done(true));
             };
             let Some(codes) = cancellation_codes(&err) else {
                 return Err(classify(err, "counting a synced chat"));
@@ -96,25 +96,19 @@ impl DynamoStore {
                 codes.get(1).map(String::as_str),
             ) {
                 // Gone, or no longer running: the caller reads which.
-                (_, Some(CONDITION_FAILED)) => return Ok(false),
+                (_, Some(CONDITION_FAILED)) => Ok(Step::Done(false)),
                 // Counted meanwhile, or the tally moved: read again.
-                (Some(CONDITION_FAILED), _) => continue,
-                _ if cancelled_transiently(&codes) => {
-                    return Err(StoreError::Unavailable(anyhow!(
-                        "counting a synced chat: cancelled ({codes:?})"
-                    )));
-                }
-                _ => {
-                    return Err(backend(
-                        anyhow!("cancelled ({codes:?})"),
-                        "counting a synced chat",
-                    ));
-                }
+                (Some(CONDITION_FAILED), _) => Ok(Step::Raced),
+                _ if cancelled_transiently(&codes) => Ok(Step::Contended(StoreError::Unavailable(
+                    anyhow!("counting a synced chat: cancelled ({codes:?})"),
+                ))),
+                _ => Err(backend(
+                    anyhow!("cancelled ({codes:?})"),
+                    "counting a synced chat",
+                )),
             }
-        }
-        Err(StoreError::Unavailable(anyhow!(
-            "a chat's tally kept moving while it was counted"
-        )))
+        })
+        .await
     }
 
     async fn chat_tally(

@@ -30,6 +30,7 @@ use super::errors::{
 };
 use super::ids;
 use super::keys::{self, IS_NEW, Item, n, s};
+use super::retry::{Step, retry};
 use crate::domain::UserId;
 use crate::store::{
     ChatOutcome, ContactId, Inserted, NewMessage, StoreError, StoreResult, SyncId, SyncRun,
@@ -93,10 +94,10 @@ impl SyncRunStore for DynamoStore {
         now: DateTime<Utc>,
         stale_after: Duration,
     ) -> StoreResult<SyncStart> {
-        for _ in 0..ids::MAX_ATTEMPTS {
+        retry("starting a sync run", |_| async move {
             let latest = self.latest_sync_run(user, now, stale_after).await?;
             if let Some(run) = latest.clone().filter(|r| r.state == SyncState::Running) {
-                return Ok(SyncStart::AlreadyRunning(run));
+                return Ok(Step::Done(SyncStart::AlreadyRunning(run)));
             }
             let run = SyncRun {
                 id: SyncId::new(ids::mint()),
@@ -114,13 +115,14 @@ impl SyncRunStore for DynamoStore {
                 finished_at: (chats == 0).then_some(now),
                 progressed_at: now,
             };
+            // Someone else started (or finished a stale) run in between.
             if self.insert_run(&run, latest.map(|r| r.id)).await? {
-                return Ok(SyncStart::Started(run));
+                Ok(Step::Done(SyncStart::Started(run)))
+            } else {
+                Ok(Step::Raced)
             }
-        }
-        Err(StoreError::Unavailable(anyhow!(
-            "sync runs kept being started concurrently"
-        )))
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(user_id = %user, sync_id = %run, contact_id = %contact))]

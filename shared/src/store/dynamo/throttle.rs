@@ -26,14 +26,10 @@ use serde::Deserialize;
 use super::DynamoStore;
 use super::errors::{backend, classify};
 use super::keys::{self, Item, LOGIN_WINDOW, mask_email};
+use super::retry::{Step, retry};
 use crate::domain::Email;
 use crate::store::throttle::{window_active, window_end};
-use crate::store::{LoginAttempt, LoginThrottleStore, StoreError, StoreResult};
-
-/// Rounds of count-then-restart before giving up. Each lost round means a
-/// window expired and was restarted by someone else in between, so more
-/// than a couple in a row only happen under pathological contention.
-const MAX_ROUNDS: usize = 8;
+use crate::store::{LoginAttempt, LoginThrottleStore, StoreResult};
 
 /// A window as stored.
 #[derive(Deserialize)]
@@ -105,30 +101,31 @@ impl LoginThrottleStore for DynamoStore {
         max: u32,
     ) -> StoreResult<LoginAttempt> {
         let times = Times::new(now, window);
-        for _ in 0..MAX_ROUNDS {
-            match self.count_in_running_window(email, &times, max).await? {
+        let times = &times;
+        retry("counting a login attempt", |_| async move {
+            match self.count_in_running_window(email, times, max).await? {
                 Outcome::Counted(w) => {
-                    return Ok(LoginAttempt::Allowed {
+                    return Ok(Step::Done(LoginAttempt::Allowed {
                         attempt: w.failures,
-                    });
+                    }));
                 }
                 Outcome::Refused(Some(w))
                     if window_active(w.started_at, now, window) && w.failures >= max =>
                 {
                     let until = window_end(w.started_at, window);
-                    return Ok(LoginAttempt::Locked { until });
+                    return Ok(Step::Done(LoginAttempt::Locked { until }));
                 }
                 Outcome::Refused(_) => {}
             }
-            if let Outcome::Counted(w) = self.start_window(email, &times).await? {
-                return Ok(LoginAttempt::Allowed {
+            // No running window: start one, unless another attempt just did.
+            match self.start_window(email, times).await? {
+                Outcome::Counted(w) => Ok(Step::Done(LoginAttempt::Allowed {
                     attempt: w.failures,
-                });
+                })),
+                Outcome::Refused(_) => Ok(Step::Raced),
             }
-        }
-        Err(StoreError::Unavailable(anyhow!(
-            "the login window kept being restarted under contention"
-        )))
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(email = %mask_email(email)))]
