@@ -22,6 +22,8 @@ pub struct Config {
     pub evolution_api_key: SecretString,
     pub public_url: String,
     pub webhook_secret: Option<SecretString>,
+    /// Local mode: requests in flight before 503 (API.md, Limits).
+    pub max_in_flight: usize,
 }
 
 impl Config {
@@ -55,6 +57,7 @@ impl Config {
             evolution_api_key: env.optional("EVOLUTION_API_KEY").unwrap_or_default().into(),
             public_url: env.url("PUBLIC_URL", "http://127.0.0.1:8000")?,
             webhook_secret: env.optional("WEBHOOK_SECRET").map(SecretString::from),
+            max_in_flight: env.at_least_one("MAX_IN_FLIGHT", 512)?,
         })
     }
 
@@ -135,6 +138,16 @@ impl Env<'_> {
         })
     }
 
+    fn at_least_one(&self, name: &'static str, default: usize) -> Result<usize, ConfigError> {
+        match self.parsed(name, default)? {
+            0 => Err(ConfigError {
+                name,
+                problem: "must be at least 1".into(),
+            }),
+            n => Ok(n),
+        }
+    }
+
     fn parsed<T: std::str::FromStr>(
         &self,
         name: &'static str,
@@ -196,6 +209,7 @@ mod tests {
         assert_eq!(c.access_token_ttl, Duration::from_secs(86_400));
         assert_eq!(c.evolution_url, "http://127.0.0.1:8080");
         assert!(c.webhook_secret.is_none());
+        assert_eq!(c.max_in_flight, 512);
         let l = LocalConfig::from_lookup(with(&[])).expect("valid");
         assert_eq!(l.port, 8000);
     }
@@ -213,6 +227,7 @@ mod tests {
             ),
             (("EVOLUTION_API_URL", "localhost:8080"), "EVOLUTION_API_URL"),
             (("PUBLIC_URL", "ftp://x"), "PUBLIC_URL"),
+            (("MAX_IN_FLIGHT", "0"), "MAX_IN_FLIGHT"),
         ];
         for ((k, v), name) in cases {
             let e = Config::from_lookup(with(&[("SECRET_KEY", KEY), (k, v)])).expect_err(k);
