@@ -39,10 +39,7 @@ async fn main() -> anyhow::Result<()> {
     let server = start_server(&binary, &sim).await?;
     let pid = server.child.id();
     let idle_rss = memory_mib(pid, "VmRSS:");
-    let bodies = [
-        zeros("[", "]"),
-        zeros(r#"{"instance":"x","data":["#, "]}"),
-    ];
+    let bodies = [zeros("[", "]"), zeros(r#"{"instance":"x","data":["#, "]}")];
     let http = reqwest::Client::new();
     let url = format!("{}/api/webhook/evolution", server.base);
     let mut statuses: BTreeMap<u16, usize> = BTreeMap::new();

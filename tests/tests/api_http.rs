@@ -204,7 +204,11 @@ async fn a_saturated_server_sheds_requests_with_503_and_retry_after() {
     )
     .expect("write the head");
     let res = health_until(&http, &addr, StatusCode::SERVICE_UNAVAILABLE).await;
-    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE, "shed, not queued");
+    assert_eq!(
+        res.status(),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "shed, not queued"
+    );
     assert_eq!(res.headers()["retry-after"], "1");
     let body: serde_json::Value = res.json().await.expect("json");
     assert_eq!(error_code(&body), "unavailable");
@@ -217,7 +221,10 @@ async fn a_saturated_server_sheds_requests_with_503_and_retry_after() {
 async fn json_nested_deeper_than_128_levels_is_400_even_in_an_unknown_field() {
     let app = TestApp::spawn().await;
     let nested = |levels: usize| format!("{}{}", "[".repeat(levels), "]".repeat(levels));
-    for (levels, want) in [(100, StatusCode::UNAUTHORIZED), (129, StatusCode::BAD_REQUEST)] {
+    for (levels, want) in [
+        (100, StatusCode::UNAUTHORIZED),
+        (129, StatusCode::BAD_REQUEST),
+    ] {
         let body = format!(
             r#"{{"email":"a@example.com","password":"correct horse","extra":{}}}"#,
             nested(levels - 1)

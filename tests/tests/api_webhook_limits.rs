@@ -27,7 +27,10 @@ async fn post(wa: &WaApp, t: &Tenant, body: &Value) -> (StatusCode, Value) {
 async fn post_raw(wa: &WaApp, body: String, query: &str) -> (StatusCode, Value) {
     let req = wa
         .app
-        .request(reqwest::Method::POST, &format!("/api/webhook/evolution{query}"))
+        .request(
+            reqwest::Method::POST,
+            &format!("/api/webhook/evolution{query}"),
+        )
         .header("content-type", "application/json")
         .body(body);
     call(req).await
@@ -45,10 +48,19 @@ async fn an_anonymous_caller_is_judged_on_the_envelope_alone() {
             "",
             StatusCode::UNAUTHORIZED,
         ),
-        ("a bare array", format!("[{zeros}0]"), "", StatusCode::BAD_REQUEST),
+        (
+            "a bare array",
+            format!("[{zeros}0]"),
+            "",
+            StatusCode::BAD_REQUEST,
+        ),
         (
             "data nested 200 levels",
-            format!(r#"{{"instance":"x","data":{}{}}}"#, "[".repeat(200), "]".repeat(200)),
+            format!(
+                r#"{{"instance":"x","data":{}{}}}"#,
+                "[".repeat(200),
+                "]".repeat(200)
+            ),
             "",
             StatusCode::BAD_REQUEST,
         ),
@@ -74,16 +86,25 @@ async fn one_malformed_record_does_not_lose_the_batch() {
     let jid = "5511988887777@s.whatsapp.net";
     let batch = json!([record("A1", jid, "one"), {"key": {}}, 7, "x", record("A2", jid, "two")]);
     let (status, answer) = post(&wa, &t, &envelope("messages.set", &t.instance, batch)).await;
-    assert_eq!((status, &answer["status"]), (StatusCode::OK, &json!("ok")), "{answer}");
+    assert_eq!(
+        (status, &answer["status"]),
+        (StatusCode::OK, &json!("ok")),
+        "{answer}"
+    );
     let upsert = json!([{"key": null}, record("A3", jid, "three")]);
     let (status, answer) = post(&wa, &t, &envelope("messages.upsert", &t.instance, upsert)).await;
     assert_eq!(status, StatusCode::OK, "an upsert array too: {answer}");
-    let contacts = json!([{"remoteJid": 5}, {"remoteJid": "5511977776666@s.whatsapp.net", "pushName": "Rui"}]);
+    let contacts =
+        json!([{"remoteJid": 5}, {"remoteJid": "5511977776666@s.whatsapp.net", "pushName": "Rui"}]);
     let (status, _) = post(&wa, &t, &envelope("contacts.upsert", &t.instance, contacts)).await;
     assert_eq!(status, StatusCode::OK, "contacts");
     let (_, listed) = wa.get(&t.token, "/api/evolution/contacts").await;
     assert_eq!(listed["total"], 2, "{listed}");
-    assert_eq!(wa.messages(&t).await.len(), 3, "the good records are stored");
+    assert_eq!(
+        wa.messages(&t).await.len(),
+        3,
+        "the good records are stored"
+    );
 }
 
 #[tokio::test]
@@ -97,7 +118,11 @@ async fn ids_and_jids_beyond_the_limits_are_ignored_and_long_text_is_cut() {
         ("a 2,000-character remoteJid", record("K1", &long_jid, "hi")),
     ] {
         let (status, answer) = post(&wa, &t, &envelope("messages.upsert", &t.instance, r)).await;
-        assert_eq!((status, &answer["status"]), (StatusCode::OK, &json!("ignored")), "case {case}");
+        assert_eq!(
+            (status, &answer["status"]),
+            (StatusCode::OK, &json!("ignored")),
+            "case {case}"
+        );
     }
     let mut long = record("K2", jid, &"é".repeat(200_000));
     long["pushName"] = "M".repeat(300).into();
@@ -106,8 +131,14 @@ async fn ids_and_jids_beyond_the_limits_are_ignored_and_long_text_is_cut() {
     let messages = wa.messages(&t).await;
     assert_eq!(messages.len(), 1, "only the long text is stored");
     let content = messages[0]["content"].as_str().expect("content");
-    assert_eq!(content.chars().count(), 65_536, "stored cut at 65,536 characters");
+    assert_eq!(
+        content.chars().count(),
+        65_536,
+        "stored cut at 65,536 characters"
+    );
     let (_, listed) = wa.get(&t.token, "/api/evolution/contacts").await;
-    let name = listed["contacts"][0]["profile_name"].as_str().expect("name");
+    let name = listed["contacts"][0]["profile_name"]
+        .as_str()
+        .expect("name");
     assert_eq!(name.chars().count(), 256, "push name cut at 256");
 }

@@ -205,7 +205,10 @@ async fn created_instance(l: &Lambdas, token: &str) -> (String, String) {
     )
     .await;
     assert_eq!(created.status, 200, "create: {:?}", created.body);
-    let instance = created.body["instance_name"].as_str().expect("name").to_owned();
+    let instance = created.body["instance_name"]
+        .as_str()
+        .expect("name")
+        .to_owned();
     let info = l.sim.instance(&instance).expect("at evosim");
     let secret = info.webhook.expect("webhook")["headers"]["x-webhook-secret"]
         .as_str()
@@ -244,18 +247,38 @@ async fn input_beyond_dynamodb_limits_is_skipped_or_cut_never_a_5xx() {
     );
     let mut v = vars.to_vec();
     v.push(("key_id", "3A0000LAMBDALONG"));
-    let long = invoke(l.webhook.clone(), &upsert_with_text(&v, &"a".repeat(200_000))).await;
-    assert_eq!(long.status, 200, "a 200,000-character text: {:?}", long.body);
+    let long = invoke(
+        l.webhook.clone(),
+        &upsert_with_text(&v, &"a".repeat(200_000)),
+    )
+    .await;
+    assert_eq!(
+        long.status, 200,
+        "a 200,000-character text: {:?}",
+        long.body
+    );
 
-    let contacts = invoke(l.sync.clone(), &fixture("sync_contacts.json", &[("token", &token)])).await;
+    let contacts = invoke(
+        l.sync.clone(),
+        &fixture("sync_contacts.json", &[("token", &token)]),
+    )
+    .await;
     let contact_id = contacts.body["contacts"][0]["id"].to_string();
     let thread = invoke(
         l.sync.clone(),
-        &fixture("sync_contact_messages.json", &[("token", &token), ("contact_id", &contact_id)]),
+        &fixture(
+            "sync_contact_messages.json",
+            &[("token", &token), ("contact_id", &contact_id)],
+        ),
     )
     .await;
     let messages = thread.body["messages"].as_array().expect("messages");
-    assert_eq!(messages.len(), 1, "only the long text is stored: {:?}", thread.body["total"]);
+    assert_eq!(
+        messages.len(),
+        1,
+        "only the long text is stored: {:?}",
+        thread.body["total"]
+    );
     let content = messages[0]["content"].as_str().expect("content");
     assert_eq!(content.chars().count(), 65_536, "stored cut at 65,536");
 }

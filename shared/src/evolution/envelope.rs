@@ -39,7 +39,11 @@ pub fn parse_envelope(body: &[u8]) -> Result<Envelope<'_>, &'static str> {
     if too_deep(body) {
         return Err("body nests deeper than 128 levels");
     }
-    if !body.iter().find(|b| !b.is_ascii_whitespace()).is_some_and(|b| *b == b'{') {
+    if !body
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| *b == b'{')
+    {
         return Err("body is not a JSON object");
     }
     let wire: Wire<'_> =
@@ -78,7 +82,10 @@ mod tests {
     fn envelopes_need_a_json_object_and_a_string_instance() {
         assert!(parse_envelope(b"not json").is_err());
         assert!(parse_envelope(b"[1]").is_err());
-        assert!(parse_envelope(b"[\"user_1\"]").is_err(), "a sequence is no envelope");
+        assert!(
+            parse_envelope(b"[\"user_1\"]").is_err(),
+            "a sequence is no envelope"
+        );
         assert!(parse_envelope(br#"{"event":"x","instance":7}"#).is_err());
         assert!(parse_envelope(br#"{"event":"x"}"#).is_err());
         let e = parse_envelope(br#"{"instance":"user_1","data":{}}"#).expect("minimal envelope");
@@ -109,7 +116,10 @@ mod tests {
     fn data_records_are_kept_apart() {
         let e = parse_envelope(br#"{"instance":"u","data":[{"a":1},7,"x"]}"#).expect("ok");
         let records = e.data_records().expect("an array");
-        assert_eq!(records.iter().map(|r| r.get()).collect::<Vec<_>>(), [r#"{"a":1}"#, "7", r#""x""#]);
+        assert_eq!(
+            records.iter().map(|r| r.get()).collect::<Vec<_>>(),
+            [r#"{"a":1}"#, "7", r#""x""#]
+        );
         let e = parse_envelope(br#"{"instance":"u","data":{"a":1}}"#).expect("ok");
         assert!(e.data_records().is_none());
     }

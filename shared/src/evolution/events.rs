@@ -429,12 +429,21 @@ mod tests {
         let long_id = "x".repeat(2_000);
         let long_jid = format!("{}@s.whatsapp.net", "1".repeat(2_000));
         let upsert = |id: &str, jid: &str| {
-            event("messages.upsert", json!({"key": {"id": id, "remoteJid": jid}}))
+            event(
+                "messages.upsert",
+                json!({"key": {"id": id, "remoteJid": jid}}),
+            )
         };
-        assert!(matches!(upsert(&long_id, "1@lid"), WebhookEvent::Ignored(_)));
+        assert!(matches!(
+            upsert(&long_id, "1@lid"),
+            WebhookEvent::Ignored(_)
+        ));
         assert!(matches!(upsert("K", &long_jid), WebhookEvent::Ignored(_)));
         assert!(matches!(
-            event("messages.update", json!({"keyId": long_id, "status": "READ"})),
+            event(
+                "messages.update",
+                json!({"keyId": long_id, "status": "READ"})
+            ),
             WebhookEvent::Ignored(_)
         ));
         assert!(matches!(

@@ -310,9 +310,7 @@ mod tests {
 
     #[test]
     fn limits_skip_long_ids_and_cut_long_text() {
-        let record = |id: &str, jid: &str, alt: &str| {
-            json!({"key": {"id": id, "remoteJid": jid, "remoteJidAlt": alt}})
-        };
+        let record = |id: &str, jid: &str, alt: &str| json!({"key": {"id": id, "remoteJid": jid, "remoteJidAlt": alt}});
         let (long_id, long_jid) = ("k".repeat(129), format!("{}@lid", "1".repeat(97)));
         let cases = [
             (record(&long_id, "1@lid", "2@s.whatsapp.net"), "key.id"),
@@ -320,7 +318,10 @@ mod tests {
             (record("K", "1@lid", &long_jid), "key.remoteJidAlt"),
         ];
         for (r, field) in cases {
-            assert_eq!(parse_record(&r, Utc::now()), Err(RecordError::TooLong(field)));
+            assert_eq!(
+                parse_record(&r, Utc::now()),
+                Err(RecordError::TooLong(field))
+            );
         }
         let m = parse(json!({"key": {"id": "k".repeat(128), "remoteJid": "1@lid"},
             "pushName": "p".repeat(257), "message": {"conversation": "é".repeat(200_000)}}));
