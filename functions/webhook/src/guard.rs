@@ -7,8 +7,9 @@
 
 use std::sync::Arc;
 
-use axum::body::{Body, Bytes};
+use axum::body::{Body, HttpBody};
 use axum::http::HeaderMap;
+use http_body_util::BodyExt;
 use nolose_shared::domain::limits::longer_than;
 use nolose_shared::domain::{InstanceName, UserId};
 use nolose_shared::evolution::events::{Envelope, parse_envelope};
@@ -26,14 +27,31 @@ fn same(a: &str, b: &str) -> bool {
     a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 
-/// Reads the body (413 over 4 MiB). Kept as it came: the envelope borrows
-/// from it.
-pub async fn read_body(body: Body) -> Result<Bytes, ApiError> {
-    axum::body::to_bytes(body, WEBHOOK_BODY_LIMIT)
-        .await
-        .map_err(|_| ApiError::PayloadTooLarge {
-            limit: WEBHOOK_BODY_LIMIT,
-        })
+/// Reads the body (413 over 4 MiB) into one buffer sized from its
+/// `Content-Length`, chunk by chunk: never twice the body in memory at once
+/// (collecting the chunks and then joining them would be). Kept as it came:
+/// the envelope borrows from it.
+pub async fn read_body(mut body: Body) -> Result<Vec<u8>, ApiError> {
+    let too_large = || ApiError::PayloadTooLarge {
+        limit: WEBHOOK_BODY_LIMIT,
+    };
+    let hint = usize::try_from(body.size_hint().lower()).unwrap_or(usize::MAX);
+    if hint > WEBHOOK_BODY_LIMIT {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::with_capacity(hint);
+    while let Some(frame) = body.frame().await {
+        let frame =
+            frame.map_err(|_| ApiError::BadRequest("webhook body could not be read".into()))?;
+        let Ok(chunk) = frame.into_data() else {
+            continue;
+        };
+        if bytes.len() + chunk.len() > WEBHOOK_BODY_LIMIT {
+            return Err(too_large());
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
 }
 
 /// The envelope (400), `data` left unparsed until the caller is authorised.
