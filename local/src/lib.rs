@@ -17,7 +17,7 @@ use axum::Router;
 use nolose_jobs::local::{ApalisQueue, WorkerConfig};
 use nolose_shared::AppState;
 use nolose_shared::config::{Config, LocalConfig};
-use nolose_shared::http::{ReadinessCheck, app};
+use nolose_shared::http::{ReadinessCheck, app, limit_in_flight};
 use nolose_shared::jobs::JobQueue;
 use nolose_shared::store::postgres::{DEFAULT_MAX_CONNECTIONS, PgStore};
 use secrecy::ExposeSecret;
@@ -67,7 +67,8 @@ fn job_queue_check(queue: Arc<dyn JobQueue>) -> ReadinessCheck {
     )
 }
 
-/// Every function's routes, the OpenAPI document and the docs page.
+/// Every function's routes, the OpenAPI document and the docs page, at
+/// most `MAX_IN_FLIGHT` requests at once.
 pub fn router(state: AppState) -> Router {
     let routes = Router::new()
         .merge(nolose_auth::routes())
@@ -76,7 +77,8 @@ pub fn router(state: AppState) -> Router {
         .merge(nolose_send::routes())
         .merge(nolose_webhook::routes())
         .merge(openapi::routes());
-    app(routes, state)
+    let max_in_flight = state.config.max_in_flight;
+    limit_in_flight(app(routes, state), max_in_flight)
 }
 
 /// Serves until `shutdown` resolves, then lets in-flight requests finish.

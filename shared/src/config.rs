@@ -24,6 +24,8 @@ pub struct Config {
     pub webhook_secret: Option<SecretString>,
     /// A sync run with no progress for this long is finished (issue 9).
     pub sync_stale_after: Duration,
+    /// Local mode: requests in flight before 503 (API.md, Limits).
+    pub max_in_flight: usize,
 }
 
 impl Config {
@@ -50,13 +52,7 @@ impl Config {
                 problem: "must be at least 1".into(),
             });
         }
-        let stale_secs: u64 = env.parsed("SYNC_STALE_AFTER", 600)?;
-        if stale_secs == 0 {
-            return Err(ConfigError {
-                name: "SYNC_STALE_AFTER",
-                problem: "must be at least 1".into(),
-            });
-        }
+        let stale_secs = env.at_least_one("SYNC_STALE_AFTER", 600)?;
         Ok(Self {
             secret_key: secret_key.into(),
             access_token_ttl: Duration::from_secs(minutes * 60),
@@ -64,7 +60,8 @@ impl Config {
             evolution_api_key: env.optional("EVOLUTION_API_KEY").unwrap_or_default().into(),
             public_url: env.url("PUBLIC_URL", "http://127.0.0.1:8000")?,
             webhook_secret: env.optional("WEBHOOK_SECRET").map(SecretString::from),
-            sync_stale_after: Duration::from_secs(stale_secs),
+            sync_stale_after: Duration::from_secs(stale_secs as u64),
+            max_in_flight: env.at_least_one("MAX_IN_FLIGHT", 512)?,
         })
     }
 
@@ -145,6 +142,16 @@ impl Env<'_> {
         })
     }
 
+    fn at_least_one(&self, name: &'static str, default: usize) -> Result<usize, ConfigError> {
+        match self.parsed(name, default)? {
+            0 => Err(ConfigError {
+                name,
+                problem: "must be at least 1".into(),
+            }),
+            n => Ok(n),
+        }
+    }
+
     fn parsed<T: std::str::FromStr>(
         &self,
         name: &'static str,
@@ -206,6 +213,7 @@ mod tests {
         assert_eq!(c.access_token_ttl, Duration::from_secs(86_400));
         assert_eq!(c.evolution_url, "http://127.0.0.1:8080");
         assert!(c.webhook_secret.is_none());
+        assert_eq!(c.max_in_flight, 512);
         let l = LocalConfig::from_lookup(with(&[])).expect("valid");
         assert_eq!(l.port, 8000);
     }
@@ -223,6 +231,7 @@ mod tests {
             ),
             (("EVOLUTION_API_URL", "localhost:8080"), "EVOLUTION_API_URL"),
             (("PUBLIC_URL", "ftp://x"), "PUBLIC_URL"),
+            (("MAX_IN_FLIGHT", "0"), "MAX_IN_FLIGHT"),
         ];
         for ((k, v), name) in cases {
             let e = Config::from_lookup(with(&[("SECRET_KEY", KEY), (k, v)])).expect_err(k);

@@ -146,3 +146,98 @@ async fn the_openapi_document_describes_the_routes_and_docs_are_browsable() {
         "the Scalar page with our document"
     );
 }
+
+/// A server that handles at most `max` requests at once.
+async fn server_with_max_in_flight(max: usize) -> (String, nolose_tests::pg::TestDb) {
+    let db = nolose_tests::pg::TestDb::create().await;
+    let local = nolose_shared::config::LocalConfig::from_lookup(|n| {
+        (n == "DATABASE_URL").then(|| db.url.clone())
+    })
+    .expect("local config");
+    let config = nolose_shared::config::Config::from_lookup(|n| match n {
+        "SECRET_KEY" => Some(nolose_tests::app::SECRET_KEY.into()),
+        "MAX_IN_FLIGHT" => Some(max.to_string()),
+        _ => None,
+    })
+    .expect("config");
+    let app = nolose_local::build_app(config, &local)
+        .await
+        .expect("build app");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr").to_string();
+    tokio::spawn(nolose_local::serve(
+        listener,
+        app.router,
+        std::future::pending(),
+    ));
+    (addr, db)
+}
+
+/// Polls `GET /api/health` until it answers `want` (or the deadline passes).
+async fn health_until(http: &reqwest::Client, addr: &str, want: StatusCode) -> reqwest::Response {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let res = http
+            .get(format!("http://{addr}/api/health"))
+            .send()
+            .await
+            .expect("send");
+        if res.status() == want || tokio::time::Instant::now() > deadline {
+            return res;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_saturated_server_sheds_requests_with_503_and_retry_after() {
+    use std::io::Write;
+    let (addr, _db) = server_with_max_in_flight(1).await;
+    let http = reqwest::Client::new();
+    // One request held open: its body is still being streamed.
+    let mut slow = std::net::TcpStream::connect(&addr).expect("connect");
+    slow.write_all(
+        b"POST /api/webhook/evolution HTTP/1.1\r\nHost: x\r\n\
+          Content-Type: application/json\r\nContent-Length: 21\r\n\r\n{\"instance\"",
+    )
+    .expect("write the head");
+    let res = health_until(&http, &addr, StatusCode::SERVICE_UNAVAILABLE).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "shed, not queued"
+    );
+    assert_eq!(res.headers()["retry-after"], "1");
+    let body: serde_json::Value = res.json().await.expect("json");
+    assert_eq!(error_code(&body), "unavailable");
+    slow.write_all(b":\"user_1\"}").expect("finish the body");
+    let res = health_until(&http, &addr, StatusCode::OK).await;
+    assert_eq!(res.status(), StatusCode::OK, "the slot is free again");
+}
+
+#[tokio::test]
+async fn json_nested_deeper_than_128_levels_is_400_even_in_an_unknown_field() {
+    let app = TestApp::spawn().await;
+    let nested = |levels: usize| format!("{}{}", "[".repeat(levels), "]".repeat(levels));
+    for (levels, want) in [
+        (100, StatusCode::UNAUTHORIZED),
+        (129, StatusCode::BAD_REQUEST),
+    ] {
+        let body = format!(
+            r#"{{"email":"a@example.com","password":"correct horse","extra":{}}}"#,
+            nested(levels - 1)
+        );
+        let (status, answer) = call(
+            app.request(Method::POST, "/api/auth/login")
+                .header("content-type", "application/json")
+                .body(body),
+        )
+        .await;
+        assert_eq!(status, want, "{levels} levels: {answer}");
+        if want == StatusCode::BAD_REQUEST {
+            assert_eq!(error_code(&answer), "bad_request");
+        }
+    }
+}

@@ -196,3 +196,89 @@ async fn status_reconciles_with_evolution_in_lambda_mode_too() {
         after.body
     );
 }
+
+/// Creates the instance and returns its name and webhook secret.
+async fn created_instance(l: &Lambdas, token: &str) -> (String, String) {
+    let created = invoke(
+        l.instance.clone(),
+        &fixture("instance_create.json", &[("token", token)]),
+    )
+    .await;
+    assert_eq!(created.status, 200, "create: {:?}", created.body);
+    let instance = created.body["instance_name"]
+        .as_str()
+        .expect("name")
+        .to_owned();
+    let info = l.sim.instance(&instance).expect("at evosim");
+    let secret = info.webhook.expect("webhook")["headers"]["x-webhook-secret"]
+        .as_str()
+        .expect("secret")
+        .to_owned();
+    (instance, secret)
+}
+
+/// The upsert fixture with its text replaced by `text`.
+fn upsert_with_text(vars: &[(&str, &str)], text: &str) -> String {
+    let mut event: serde_json::Value =
+        serde_json::from_str(&fixture("webhook_messages_upsert.json", vars)).expect("event");
+    let mut body: serde_json::Value =
+        serde_json::from_str(event["body"].as_str().expect("body")).expect("body json");
+    body["data"]["message"]["conversation"] = text.into();
+    event["body"] = body.to_string().into();
+    event.to_string()
+}
+
+#[tokio::test]
+async fn input_beyond_dynamodb_limits_is_skipped_or_cut_never_a_5xx() {
+    let l = lambdas().await;
+    let token = token(&l).await;
+    let (instance, secret) = created_instance(&l, &token).await;
+    let long_id = "K".repeat(2_000);
+    let vars = [("instance", instance.as_str()), ("secret", secret.as_str())];
+    let mut with_long_id = vars.to_vec();
+    with_long_id.push(("key_id", &long_id));
+    let event = fixture("webhook_messages_upsert.json", &with_long_id);
+    let skipped = invoke(l.webhook.clone(), &event).await;
+    assert_eq!(
+        (skipped.status, &skipped.body["status"]),
+        (200, &"ignored".into()),
+        "a 2,000-character key id: {:?}",
+        skipped.body
+    );
+    let mut v = vars.to_vec();
+    v.push(("key_id", "3A0000LAMBDALONG"));
+    let long = invoke(
+        l.webhook.clone(),
+        &upsert_with_text(&v, &"a".repeat(200_000)),
+    )
+    .await;
+    assert_eq!(
+        long.status, 200,
+        "a 200,000-character text: {:?}",
+        long.body
+    );
+
+    let contacts = invoke(
+        l.sync.clone(),
+        &fixture("sync_contacts.json", &[("token", &token)]),
+    )
+    .await;
+    let contact_id = contacts.body["contacts"][0]["id"].to_string();
+    let thread = invoke(
+        l.sync.clone(),
+        &fixture(
+            "sync_contact_messages.json",
+            &[("token", &token), ("contact_id", &contact_id)],
+        ),
+    )
+    .await;
+    let messages = thread.body["messages"].as_array().expect("messages");
+    assert_eq!(
+        messages.len(),
+        1,
+        "only the long text is stored: {:?}",
+        thread.body["total"]
+    );
+    let content = messages[0]["content"].as_str().expect("content");
+    assert_eq!(content.chars().count(), 65_536, "stored cut at 65,536");
+}

@@ -148,7 +148,7 @@ pub(crate) fn person(record: &Value, now: chrono::DateTime<chrono::Utc>) -> Opti
         .find_map(|k| record.get(*k).and_then(Value::as_str))
         .map(str::trim)
         .filter(|n| !n.is_empty())
-        .map(str::to_owned);
+        .map(|n| nolose_shared::domain::limits::cut_name(n.to_owned()));
     Some(ContactUpsert {
         jid,
         lid: None,
@@ -259,4 +259,21 @@ pub async fn sync_messages(
         synced_count: synced,
         message: format!("Synced {synced} new messages"),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::person;
+
+    #[test]
+    fn contact_names_are_cut_and_long_jids_skipped_as_api_md_limits_say() {
+        let now = chrono::Utc::now();
+        let long_name = json!({"remoteJid": "5511@s.whatsapp.net", "pushName": "n".repeat(300)});
+        let upsert = person(&long_name, now).expect("a person");
+        assert_eq!(upsert.name.map(|n| n.chars().count()), Some(256));
+        let long_jid = json!({"remoteJid": format!("{}@s.whatsapp.net", "1".repeat(200))});
+        assert!(person(&long_jid, now).is_none());
+    }
 }

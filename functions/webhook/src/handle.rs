@@ -66,7 +66,8 @@ async fn process(
     headers: &HeaderMap,
     body: Body,
 ) -> Answer {
-    let mut envelope = guard::read_envelope(body).await?;
+    let bytes = guard::read_body(body).await?;
+    let mut envelope = guard::envelope(&bytes)?;
     if envelope.event.is_empty() {
         envelope.event = path_event
             .as_deref()

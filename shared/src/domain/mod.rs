@@ -1,6 +1,7 @@
 //! Domain newtypes, parsed once at the edge so that nothing past a handler
 //! takes a raw string where an id, an address or a name is meant.
 
+pub mod limits;
 mod user;
 mod whatsapp;
 

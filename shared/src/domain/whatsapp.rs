@@ -29,8 +29,13 @@ pub enum JidKind {
 }
 
 impl Jid {
+    /// Over [`MAX_JID_CHARS`](super::limits::MAX_JID_CHARS) is no JID.
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
-        let raw = raw.trim().to_lowercase();
+        let raw = raw.trim();
+        if super::limits::longer_than(raw, super::limits::MAX_JID_CHARS) {
+            return Err(ParseError::new("invalid_jid", "jid: too long"));
+        }
+        let raw = raw.to_lowercase();
         let Some((user, server)) = raw.split_once('@') else {
             return Err(ParseError::new(
                 "invalid_jid",
@@ -303,6 +308,9 @@ mod tests {
         assert!(Jid::parse("@s.whatsapp.net").is_err());
         assert!(Jid::parse("5511@s.whatsapp.net").is_ok_and(|j| j.is_person()));
         assert!(!Jid::parse("1@g.us").is_ok_and(|j| j.is_person()));
+        let at_limit = format!("{}@lid", "1".repeat(96));
+        assert!(Jid::parse(&at_limit).is_ok(), "100 characters is a JID");
+        assert!(Jid::parse(&format!("1{at_limit}")).is_err(), "101 is not");
     }
 
     #[test]

@@ -5,39 +5,12 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
-use super::message::{ParsedMessage, is_protocol, parse_record};
+pub use super::envelope::{Envelope, parse_envelope};
+use super::message::{ParsedMessage, RecordError, is_protocol, parse_record};
+use crate::domain::limits::{MAX_KEY_ID_CHARS, cut_name, longer_than};
 use crate::domain::{Jid, MessageStatus};
-
-/// The part of the body read before the caller is authorised.
-#[derive(Debug, Clone)]
-pub struct Envelope {
-    /// Dotted lower case (`messages.upsert`); empty when absent.
-    pub event: String,
-    /// The instance **name**.
-    pub instance: String,
-    pub data: Value,
-}
-
-/// Not JSON, or no string `instance`: a 400 (Evolution does not retry it).
-pub fn parse_envelope(body: &[u8]) -> Result<Envelope, &'static str> {
-    let mut value: Value = serde_json::from_slice(body).map_err(|_| "body is not JSON")?;
-    let Some(obj) = value.as_object_mut() else {
-        return Err("body is not a JSON object");
-    };
-    let Some(Value::String(instance)) = obj.remove("instance") else {
-        return Err("envelope has no string `instance`");
-    };
-    let event = match obj.remove("event") {
-        Some(Value::String(e)) => e.trim().to_ascii_lowercase(),
-        _ => String::new(),
-    };
-    Ok(Envelope {
-        event,
-        instance,
-        data: obj.remove("data").unwrap_or(Value::Null),
-    })
-}
 
 /// Every event name Evolution v2 sends (§5.1 table).
 const EVENTS: [&str; 30] = [
@@ -136,22 +109,29 @@ pub enum WebhookEvent {
 
 /// Interprets an authorised envelope. `now` stands in for missing message
 /// timestamps.
-pub fn interpret(envelope: &Envelope, now: DateTime<Utc>) -> WebhookEvent {
-    let data = &envelope.data;
-    match envelope.event.as_str() {
-        "messages.upsert" | "send.message" => messages(std::slice::from_ref(data), now),
-        "messages.set" => match data {
-            Value::Array(records) => messages(records, now),
-            Value::Null => WebhookEvent::Messages(Vec::new()),
-            _ => WebhookEvent::Malformed("messages.set data is not an array".into()),
-        },
-        "messages.update" => status_update(data),
-        "messages.delete" => deleted(data),
-        "connection.update" => connection(data),
-        "qrcode.updated" => qr(data),
+pub fn interpret(envelope: &Envelope<'_>, now: DateTime<Utc>) -> WebhookEvent {
+    let event = envelope.event.as_str();
+    if matches!(event, "messages.upsert" | "send.message" | "messages.set") {
+        return match envelope.data_records() {
+            Some(records) => messages(&records, now),
+            None if event == "messages.set" && envelope.raw_data.get() == "null" => {
+                WebhookEvent::Messages(Vec::new())
+            }
+            None if event == "messages.set" => {
+                WebhookEvent::Malformed("messages.set data is not an array".into())
+            }
+            None => one_message(&envelope.data(), now),
+        };
+    }
+    let data = envelope.data();
+    match event {
+        "messages.update" => status_update(&data),
+        "messages.delete" => deleted(&data),
+        "connection.update" => connection(&data),
+        "qrcode.updated" => qr(&data),
         "logout.instance" | "remove.instance" => WebhookEvent::LoggedOut,
-        "contacts.upsert" | "contacts.update" => contacts(data),
-        "chats.upsert" => chats(data),
+        "contacts.upsert" | "contacts.update" => contacts(&data),
+        "chats.upsert" => chats(&data),
         other => WebhookEvent::Ignored(other.to_owned()),
     }
 }
@@ -163,13 +143,38 @@ fn str_at<'a>(v: &'a Value, field: &str) -> Option<&'a str> {
         .filter(|s| !s.is_empty())
 }
 
-fn messages(records: &[Value], now: DateTime<Utc>) -> WebhookEvent {
+/// `messages.upsert` / `send.message` with one record: a record without a
+/// key cannot be what Evolution sends (400); one beyond the limits is
+/// skipped.
+fn one_message(record: &Value, now: DateTime<Utc>) -> WebhookEvent {
+    if is_protocol(record) {
+        return WebhookEvent::Messages(Vec::new());
+    }
+    match parse_record(record, now) {
+        Ok(m) => WebhookEvent::Messages(vec![m]),
+        Err(e @ RecordError::Missing(_)) => WebhookEvent::Malformed(e.to_string()),
+        Err(e) => WebhookEvent::Ignored(e.to_string()),
+    }
+}
+
+/// An array of records, each parsed on its own: a malformed one or one
+/// beyond the limits is skipped, the others are kept (Evolution never
+/// retries a 400, so one bad record must not lose the batch).
+fn messages(records: &[&RawValue], now: DateTime<Utc>) -> WebhookEvent {
     let mut out = Vec::with_capacity(records.len());
-    for record in records.iter().filter(|r| !is_protocol(r)) {
-        match parse_record(record, now) {
-            Ok(m) => out.push(m),
-            Err(e) => return WebhookEvent::Malformed(e.to_string()),
+    let mut skipped = 0usize;
+    for raw in records {
+        let record: Value = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
+        if is_protocol(&record) {
+            continue;
         }
+        match parse_record(&record, now) {
+            Ok(m) => out.push(m),
+            Err(_) => skipped += 1,
+        }
+    }
+    if out.is_empty() && skipped > 0 {
+        return WebhookEvent::Ignored(format!("{skipped} message records skipped"));
     }
     WebhookEvent::Messages(out)
 }
@@ -180,6 +185,9 @@ fn status_update(data: &Value) -> WebhookEvent {
     else {
         return WebhookEvent::Malformed("messages.update without keyId".into());
     };
+    if longer_than(key_id, MAX_KEY_ID_CHARS) {
+        return WebhookEvent::Ignored("messages.update of a key id beyond the limit".into());
+    }
     // Receipts of group, broadcast and newsletter messages are for messages
     // we never store: stashing them would only wait for nothing.
     let chat = str_at(data, "remoteJid").and_then(|j| Jid::parse(j).ok());
@@ -202,6 +210,9 @@ fn status_update(data: &Value) -> WebhookEvent {
 fn deleted(data: &Value) -> WebhookEvent {
     let from_record = data.get("key").and_then(|k| str_at(k, "id"));
     match from_record.or_else(|| str_at(data, "id")) {
+        Some(id) if longer_than(id, MAX_KEY_ID_CHARS) => {
+            WebhookEvent::Ignored("messages.delete of a key id beyond the limit".into())
+        }
         Some(id) => WebhookEvent::Deleted {
             key_id: id.to_owned(),
         },
@@ -225,7 +236,7 @@ fn connection(data: &Value) -> WebhookEvent {
     WebhookEvent::Connection {
         state,
         wuid_phone: str_at(data, "wuid").and_then(phone_of_wuid),
-        profile_name: str_at(data, "profileName").map(str::to_owned),
+        profile_name: str_at(data, "profileName").map(|n| cut_name(n.to_owned())),
     }
 }
 
@@ -259,7 +270,7 @@ fn contacts(data: &Value) -> WebhookEvent {
             let jid = Jid::parse(str_at(c, "remoteJid").or_else(|| str_at(c, "id"))?).ok()?;
             Some(ContactInfo {
                 jid,
-                push_name: str_at(c, "pushName").map(str::to_owned),
+                push_name: str_at(c, "pushName").map(|n| cut_name(n.to_owned())),
             })
         })
         .collect();
@@ -286,15 +297,6 @@ mod tests {
             &parse_envelope(body.as_bytes()).expect("envelope"),
             Utc::now(),
         )
-    }
-
-    #[test]
-    fn envelopes_need_json_and_a_string_instance() {
-        assert!(parse_envelope(b"not json").is_err());
-        assert!(parse_envelope(b"[1]").is_err());
-        assert!(parse_envelope(br#"{"event":"x","instance":7}"#).is_err());
-        let e = parse_envelope(br#"{"instance":"user_1","data":{}}"#).expect("minimal envelope");
-        assert_eq!((e.event.as_str(), e.instance.as_str()), ("", "user_1"));
     }
 
     #[test]
@@ -403,5 +405,59 @@ mod tests {
             event("presence.update", json!({})),
             WebhookEvent::Ignored(_)
         ));
+    }
+
+    #[test]
+    fn a_bad_record_in_an_array_is_skipped_alone() {
+        let good = json!({"key": {"id": "K", "remoteJid": "1@s.whatsapp.net"}});
+        let long_id = json!({"key": {"id": "x".repeat(129), "remoteJid": "1@s.whatsapp.net"}});
+        for name in ["messages.set", "messages.upsert"] {
+            let batch = json!([good, {"key": {}}, 7, "x", long_id]);
+            let WebhookEvent::Messages(ms) = event(name, batch) else {
+                panic!("{name}: the good record is kept")
+            };
+            assert_eq!(ms.len(), 1, "case {name}");
+        }
+        assert!(matches!(
+            event("messages.set", json!([{"key": {}}, 7])),
+            WebhookEvent::Ignored(_)
+        ));
+    }
+
+    #[test]
+    fn ids_and_jids_beyond_the_limits_are_ignored() {
+        let long_id = "x".repeat(2_000);
+        let long_jid = format!("{}@s.whatsapp.net", "1".repeat(2_000));
+        let upsert = |id: &str, jid: &str| {
+            event(
+                "messages.upsert",
+                json!({"key": {"id": id, "remoteJid": jid}}),
+            )
+        };
+        assert!(matches!(
+            upsert(&long_id, "1@lid"),
+            WebhookEvent::Ignored(_)
+        ));
+        assert!(matches!(upsert("K", &long_jid), WebhookEvent::Ignored(_)));
+        assert!(matches!(
+            event(
+                "messages.update",
+                json!({"keyId": long_id, "status": "READ"})
+            ),
+            WebhookEvent::Ignored(_)
+        ));
+        assert!(matches!(
+            event("messages.delete", json!({"id": long_id})),
+            WebhookEvent::Ignored(_)
+        ));
+        let contacts = event(
+            "contacts.upsert",
+            json!([{"remoteJid": long_jid}, {"remoteJid": "1@lid", "pushName": "n".repeat(300)}]),
+        );
+        let WebhookEvent::Contacts(found) = contacts else {
+            panic!("contacts")
+        };
+        assert_eq!(found.len(), 1, "the long JID is skipped");
+        assert_eq!(found[0].push_name.as_ref().map(String::len), Some(256));
     }
 }

@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::domain::{Jid, JidKind, MessageStatus, MessageType};
+use crate::domain::{Jid, JidKind, MessageStatus, MessageType, limits};
 
 /// One message record, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,29 +31,40 @@ pub struct ParsedMessage {
 pub enum RecordError {
     #[error("message record without {0}")]
     Missing(&'static str),
+    /// No WhatsApp value is this long (API.md, Limits): skipped, not stored.
+    #[error("message record whose {0} is beyond its limit")]
+    TooLong(&'static str),
 }
 
 /// Parses one record. `now` stands in for a missing or unreadable timestamp
-/// (a message is better kept with our arrival time than dropped).
+/// (a message is better kept with our arrival time than dropped). The
+/// limits of [`limits`] apply here, so every path that stores a message
+/// (webhook, sync, send) stores the same thing.
 pub fn parse_record(record: &Value, now: DateTime<Utc>) -> Result<ParsedMessage, RecordError> {
     let key = record.get("key").ok_or(RecordError::Missing("key"))?;
     let key_id = non_empty(key.get("id")).ok_or(RecordError::Missing("key.id"))?;
     let remote_jid =
         non_empty(key.get("remoteJid")).ok_or(RecordError::Missing("key.remoteJid"))?;
+    let remote_jid_alt = non_empty(key.get("remoteJidAlt"));
+    within(&key_id, limits::MAX_KEY_ID_CHARS, "key.id")?;
+    within(&remote_jid, limits::MAX_JID_CHARS, "key.remoteJid")?;
+    if let Some(alt) = &remote_jid_alt {
+        within(alt, limits::MAX_JID_CHARS, "key.remoteJidAlt")?;
+    }
     let body = record.get("message").unwrap_or(&Value::Null);
     let (message_type, content) = classify(record.get("messageType").and_then(Value::as_str), body);
     Ok(ParsedMessage {
         key_id,
         remote_jid,
-        remote_jid_alt: non_empty(key.get("remoteJidAlt")),
+        remote_jid_alt,
         from_me: key.get("fromMe").and_then(Value::as_bool).unwrap_or(false),
-        push_name: non_empty(record.get("pushName")),
+        push_name: non_empty(record.get("pushName")).map(limits::cut_name),
         status: record
             .get("status")
             .and_then(Value::as_str)
             .and_then(MessageStatus::from_evolution),
         message_type,
-        content,
+        content: content.map(limits::cut_content),
         timestamp: record
             .get("messageTimestamp")
             .and_then(timestamp)
@@ -73,6 +84,13 @@ pub fn person_identity(m: &ParsedMessage) -> Result<(Jid, Option<Jid>), Skipped>
         (JidKind::Phone, Some(lid)) if lid.kind() == JidKind::Lid => Ok((remote, Some(lid))),
         (JidKind::Phone | JidKind::Lid, _) => Ok((remote, None)),
         _ => Err(Skipped),
+    }
+}
+
+fn within(value: &str, max: usize, field: &'static str) -> Result<(), RecordError> {
+    match limits::longer_than(value, max) {
+        true => Err(RecordError::TooLong(field)),
+        false => Ok(()),
     }
 }
 
@@ -288,6 +306,27 @@ mod tests {
         assert!(parse_record(&json!({"key": {"remoteJid": "1@lid"}}), Utc::now()).is_err());
         assert!(parse_record(&json!({"key": {"id": "K"}}), Utc::now()).is_err());
         assert!(parse_record(&json!({"data": 1}), Utc::now()).is_err());
+    }
+
+    #[test]
+    fn limits_skip_long_ids_and_cut_long_text() {
+        let record = |id: &str, jid: &str, alt: &str| json!({"key": {"id": id, "remoteJid": jid, "remoteJidAlt": alt}});
+        let (long_id, long_jid) = ("k".repeat(129), format!("{}@lid", "1".repeat(97)));
+        let cases = [
+            (record(&long_id, "1@lid", "2@s.whatsapp.net"), "key.id"),
+            (record("K", &long_jid, "2@s.whatsapp.net"), "key.remoteJid"),
+            (record("K", "1@lid", &long_jid), "key.remoteJidAlt"),
+        ];
+        for (r, field) in cases {
+            assert_eq!(
+                parse_record(&r, Utc::now()),
+                Err(RecordError::TooLong(field))
+            );
+        }
+        let m = parse(json!({"key": {"id": "k".repeat(128), "remoteJid": "1@lid"},
+            "pushName": "p".repeat(257), "message": {"conversation": "é".repeat(200_000)}}));
+        assert_eq!(m.content.map(|c| c.chars().count()), Some(65_536));
+        assert_eq!(m.push_name.map(|n| n.chars().count()), Some(256));
     }
 
     #[test]

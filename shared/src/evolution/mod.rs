@@ -6,9 +6,11 @@
 //! - [`client`]: `HttpEvolution`, the reqwest implementation.
 //! - [`message`]: what a message record (webhook, findMessages, sendText
 //!   answer) means to us: key, JIDs, type, content, status, timestamp.
+//! - [`envelope`]: the part of a webhook body read before authorisation.
 //! - [`events`]: webhook envelopes parsed into `events::WebhookEvent`.
 
 pub mod client;
+pub mod envelope;
 pub mod events;
 pub mod gateway;
 pub mod message;

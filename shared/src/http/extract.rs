@@ -80,9 +80,15 @@ fn json_or_absent(headers: &HeaderMap) -> bool {
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
-/// Syntax errors are the client's malformed JSON (400); data errors are a
-/// field of the wrong shape (422, naming the field as serde names it).
+/// Syntax errors and nesting beyond 128 levels are the client's malformed
+/// JSON (400); data errors are a field of the wrong shape (422, naming the
+/// field as serde names it).
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if super::too_deep(bytes) {
+        return Err(ApiError::BadRequest(
+            "request body nests deeper than 128 levels".into(),
+        ));
+    }
     serde_json::from_slice(bytes).map_err(|e| {
         use serde_json::error::Category;
         match e.classify() {

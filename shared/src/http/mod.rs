@@ -3,12 +3,16 @@
 //! wraps a set of routes with what API.md asks of every response.
 
 mod extract;
+mod in_flight;
 mod layers;
+mod nesting;
 
 use std::sync::Arc;
 
 pub use extract::{ApiJson, ApiQuery, OptionalJson};
+pub use in_flight::limit_in_flight;
 pub use layers::{CLIENT_BODY_LIMIT, CommonApi, WEBHOOK_BODY_LIMIT, app};
+pub use nesting::{MAX_JSON_DEPTH, too_deep};
 
 use crate::auth::{PasswordHasher, TokenKeys};
 use crate::config::Config;
