@@ -10,6 +10,10 @@ FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates && rm -rf /var/lib/apt/lists/*
 COPY --from=build /nolose /usr/local/bin/nolose
 ENV PORT=8000
+# glibc: buffers over 128 KiB (webhook bodies, argon2's 19 MiB) are mapped
+# and unmapped on free, instead of raising the threshold and keeping freed
+# 4 MiB bodies in per-thread arenas (bench/README.md "hostile").
+ENV MALLOC_MMAP_THRESHOLD_=131072
 EXPOSE 8000
 USER nobody
 ENTRYPOINT ["/usr/local/bin/nolose"]
