@@ -38,8 +38,11 @@ use crate::store::{Inserted, Message, MessageId, NewMessage, StoreError, StoreRe
 
 /// Messages per transaction: 3 items each + the counters + a tally ≤ 100.
 const PER_TRANSACTION: usize = 32;
-/// Rounds before a batch that keeps being raced gives up (503, retried).
-const ROUNDS: usize = 8;
+/// Rounds before a batch that keeps being raced gives up (503, retried):
+/// the retry policy's one limit and back-off. The loop is its own, not
+/// `retry::retry`, because each round keeps what earlier rounds stored and
+/// goes again with only the keys that were raced.
+const ROUNDS: usize = super::retry::MAX_ATTEMPTS;
 
 /// A message still to store, with the stash its key item held when read.
 struct Fresh<'a> {

@@ -20,8 +20,9 @@ use crate::store::{Page, StoreError, StoreResult};
 
 /// `BatchGetItem` takes at most this many keys per call.
 const BATCH_GET_MAX: usize = 100;
-/// Rounds of `UnprocessedKeys` before a batch read counts as throttled.
-const BATCH_GET_ROUNDS: usize = 8;
+/// Rounds of `UnprocessedKeys` before a batch read counts as throttled: the
+/// retry policy's one limit (each round asks only for what is left).
+const BATCH_GET_ROUNDS: usize = super::retry::MAX_ATTEMPTS;
 
 /// What a conditional update did.
 pub(super) enum Updated {
