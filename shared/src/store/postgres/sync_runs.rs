@@ -7,8 +7,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use super::PgStore;
 use super::errors::map_err;
-use super::{PgStore, bounded};
 use crate::domain::UserId;
 use crate::store::{
     ChatOutcome, ContactId, StoreError, StoreResult, SyncId, SyncRun, SyncRunStore, SyncStart,
@@ -85,7 +85,7 @@ impl SyncRunStore for PgStore {
              RETURNING ",
             columns!()
         );
-        bounded(async {
+        self.run(move || async move {
             for _ in 0..START_ATTEMPTS {
                 let found: Option<RunRow> = sqlx::query_as(running)
                     .bind(user.get())
@@ -147,7 +147,7 @@ impl SyncRunStore for PgStore {
              RETURNING ",
             columns!()
         );
-        bounded(async {
+        self.run(move || async move {
             let counted: Option<RunRow> = sqlx::query_as(sql)
                 .bind(run.get())
                 .bind(user.get())
@@ -175,7 +175,7 @@ impl SyncRunStore for PgStore {
             columns!(),
             " FROM sync_runs WHERE user_id = $1 ORDER BY id DESC LIMIT 1"
         );
-        bounded(async {
+        self.run(move || async move {
             let row: Option<RunRow> = sqlx::query_as(sql)
                 .bind(user.get())
                 .fetch_optional(&self.pool)
