@@ -138,7 +138,7 @@ mod bounded {
     async fn gives_up<T: std::fmt::Debug>(call: &str, op: impl Future<Output = StoreResult<T>>) {
         let r = tokio::time::timeout(HUNG, op)
             .await
-            .unwrap_or_else(|_| panic!("{call} waited for the lock without bound"));
+            .unwrap_or_else(|_| panic!("{call} waited without bound"));
         assert!(
             matches!(r, Err(StoreError::Unavailable(_))),
             "{call}: {r:?}"
