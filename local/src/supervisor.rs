@@ -8,7 +8,8 @@
 //! a worker got to beat) and starts the next under a new name. The jobs a
 //! dead worker held stay in PostgreSQL and are handed out again once it
 //! missed its heartbeats. A stop request is passed to the running worker,
-//! which finishes its jobs in flight; nothing is restarted after it.
+//! which finishes its jobs in flight (given `stall_after` to do so);
+//! nothing is restarted after it.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -71,8 +72,10 @@ where
     }
 }
 
-/// One worker, until it ends or is found hung; once a stop was requested it
-/// is awaited to its end (draining jobs in flight beats no heart).
+/// One worker, until it ends or is found hung. Once a stop was requested it
+/// gets `stall_after` to finish its jobs in flight (draining beats no heart,
+/// and a hung worker would never end); what it still holds then stays in
+/// PostgreSQL for the next start.
 async fn run_one<F, Fut>(
     start: &mut F,
     pulse: &Pulse,
@@ -90,7 +93,15 @@ where
     loop {
         tokio::select! {
             done = &mut run => return ended(done),
-            () = stopped(stop.clone()) => return ended(run.await),
+            () = stopped(stop.clone()) => {
+                return match tokio::time::timeout(stall_after, &mut run).await {
+                    Ok(done) => ended(done),
+                    Err(_) => {
+                        tracing::warn!(grace = ?stall_after, "sync worker did not finish its jobs after the stop; they wait for the next start");
+                        Ended::Stalled
+                    }
+                };
+            }
             () = tokio::time::sleep_until(deadline()) => {
                 if deadline() <= Instant::now() {
                     return Ended::Stalled;
