@@ -5,6 +5,16 @@
 //! towards Evolution and retries transient failures with backoff in-process
 //! (the attempt number must be known to record a last failure as a failed
 //! chat, which apalis' own retry layer does not tell the job).
+//!
+//! A worker ends at the first error of its backend (a heartbeat or a fetch
+//! that fails while PostgreSQL is down: apalis' `Persisted` turns `Dead`,
+//! and `Worker::run` returns that error), or may hang on a query that never
+//! answers; it reports each heartbeat PostgreSQL took to a [`Pulse`], by
+//! which the local binary's supervisor tells both and starts a new one.
+
+mod pulse;
+
+pub use pulse::Pulse;
 
 use std::future::Future;
 use std::time::Duration;
@@ -34,6 +44,13 @@ pub struct WorkerConfig {
     /// jobs go to the next worker (after a crash or a kill).
     pub heartbeat: Duration,
     pub missed_heartbeats: usize,
+    /// A worker without a heartbeat taken by PostgreSQL for this long is
+    /// not running (hung): its supervisor replaces it, readiness says 503.
+    pub stall_after: Duration,
+    /// First pause before a worker that ended is replaced; doubles per
+    /// consecutive failure up to `max_restart_backoff`.
+    pub restart_backoff: Duration,
+    pub max_restart_backoff: Duration,
 }
 
 impl Default for WorkerConfig {
@@ -45,6 +62,9 @@ impl Default for WorkerConfig {
             max_backoff: Duration::from_secs(10),
             heartbeat: Duration::from_secs(5),
             missed_heartbeats: 3,
+            stall_after: Duration::from_secs(30),
+            restart_backoff: Duration::from_millis(500),
+            max_restart_backoff: Duration::from_secs(30),
         }
     }
 }
@@ -56,9 +76,13 @@ pub async fn setup(pool: &PgPool) -> anyhow::Result<()> {
         .context("setting up the apalis job tables")
 }
 
+/// One job per fetch: a fetched job waiting for a free slot holds the
+/// worker's heartbeat back (apalis' `Persisted` beats only while its buffer
+/// is empty), and a worker busy with slow jobs must not look hung.
 fn storage(pool: &PgPool, config: &WorkerConfig) -> PostgresStorage<SyncChatHistory> {
     let apalis = Config::default()
         .queue(QUEUE)
+        .batch_size(1)
         .heartbeat_interval(config.heartbeat)
         .missed_heartbeats(config.missed_heartbeats);
     PostgresStorage::new(pool).with_config(apalis)
@@ -133,17 +157,26 @@ async fn execute(job: SyncChatHistory, runner: Data<Runner>) -> Result<(), BoxDy
     Ok(())
 }
 
-/// Runs the worker until `shutdown` resolves; in-flight jobs finish first.
+/// Runs the worker until `shutdown` resolves (in-flight jobs finish first)
+/// or its backend fails; each heartbeat PostgreSQL takes beats `pulse`.
+/// `name` must be new: apalis refuses a name whose worker is alive.
 pub async fn run_worker(
     pool: &PgPool,
     ctx: JobContext,
     config: WorkerConfig,
     name: String,
+    pulse: Pulse,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let backend = storage(pool, &config).with_pubsub();
+    let alive_for = config.stall_after;
     let worker = WorkerBuilder::new(name)
         .backend(backend)
+        .on_event(move |_, event| {
+            if matches!(event, Event::HeartBeat) {
+                pulse.beat(alive_for);
+            }
+        })
         .concurrency(config.concurrency)
         .data(Runner { ctx, config })
         .build(execute);

@@ -4,9 +4,11 @@
 //! - [`build_app`]: the application, built once for `main` and for the tests.
 //! - [`serve`]: runs it on a listener until the shutdown future resolves.
 //! - [`openapi`]: the merged OpenAPI document and the `/docs` page.
-//! - [`worker`]: the in-process apalis worker of the history sync jobs.
+//! - [`worker`]: the in-process apalis worker of the history sync jobs, kept
+//!   running through store outages by the [`supervisor`].
 
 pub mod openapi;
+pub mod supervisor;
 pub mod worker;
 
 use std::future::Future;
@@ -14,7 +16,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use axum::Router;
-use nolose_jobs::local::{ApalisQueue, WorkerConfig};
+use nolose_jobs::local::{ApalisQueue, Pulse, WorkerConfig};
 use nolose_shared::AppState;
 use nolose_shared::config::{Config, LocalConfig};
 use nolose_shared::http::{ReadinessCheck, app, limit_in_flight};
@@ -28,6 +30,8 @@ pub struct App {
     pub router: Router,
     pub state: AppState,
     pub store: PgStore,
+    /// Beaten by the running sync worker; readiness reads it.
+    pub worker_pulse: Pulse,
 }
 
 /// Connects to PostgreSQL (creating the database and applying migrations,
@@ -40,21 +44,38 @@ pub async fn build_app(config: Config, local: &LocalConfig) -> anyhow::Result<Ap
         .context("connecting to PostgreSQL (DATABASE_URL)")?;
     nolose_jobs::local::setup(store.pool()).await?;
     let queue: Arc<dyn JobQueue> = Arc::new(ApalisQueue::new(store.pool()));
+    let worker_pulse = Pulse::default();
     let state = AppState::new(config, Arc::new(store.clone()))?
         .with_jobs(Arc::clone(&queue))
-        .with_readiness(vec![job_queue_check(queue)]);
+        .with_readiness(vec![
+            job_queue_check(queue),
+            sync_worker_check(worker_pulse.clone()),
+        ]);
     Ok(App {
         router: router(state.clone()),
         state,
         store,
+        worker_pulse,
     })
 }
 
 impl App {
     /// Starts the sync worker for `state` (the app's, or a test's variant).
     pub fn start_worker(&self, state: &AppState, config: WorkerConfig) -> worker::WorkerHandle {
-        worker::start_worker(state, self.store.pool(), config)
+        worker::start_worker(state, self.store.pool(), config, self.worker_pulse.clone())
     }
+}
+
+/// The sync worker is running: registered with PostgreSQL and beating (not
+/// failed and waiting for its restart, not hung, not yet started).
+fn sync_worker_check(pulse: Pulse) -> ReadinessCheck {
+    (
+        "sync_worker",
+        Arc::new(move || {
+            let alive = pulse.is_alive();
+            Box::pin(async move { alive })
+        }),
+    )
 }
 
 fn job_queue_check(queue: Arc<dyn JobQueue>) -> ReadinessCheck {

@@ -1,57 +1,56 @@
 //! The in-process job worker of the local deployment: started next to the
 //! HTTP server, stopped with it (jobs in flight finish first; jobs not yet
-//! taken stay in PostgreSQL for the next start).
-
-use std::time::{SystemTime, UNIX_EPOCH};
+//! taken stay in PostgreSQL for the next start), and kept running in
+//! between, through store outages, by the [`supervisor`](crate::supervisor).
 
 use nolose_jobs::JobContext;
-use nolose_jobs::local::{WorkerConfig, run_worker};
+use nolose_jobs::local::{Pulse, WorkerConfig, run_worker};
 use nolose_shared::AppState;
 use sqlx::PgPool;
-use tokio::sync::oneshot;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
+
+use crate::supervisor::{Pace, Shutdown, supervise};
 
 /// A running worker; [`WorkerHandle::stop`] ends it gracefully, dropping
 /// the handle ends it too.
 pub struct WorkerHandle {
-    stop: Option<oneshot::Sender<()>>,
+    stop: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
 }
 
-/// Starts the sync worker on `pool` for the jobs of `state`'s store and
-/// Evolution client.
-pub fn start_worker(state: &AppState, pool: &PgPool, config: WorkerConfig) -> WorkerHandle {
-    let (stop, stopped) = oneshot::channel::<()>();
+/// Starts the supervised sync worker on `pool` for the jobs of `state`'s
+/// store and Evolution client; each of its heartbeats beats `pulse`.
+pub fn start_worker(
+    state: &AppState,
+    pool: &PgPool,
+    config: WorkerConfig,
+    pulse: Pulse,
+) -> WorkerHandle {
+    let (stop, stopping) = watch::channel(false);
+    let pace = Pace {
+        first_backoff: config.restart_backoff,
+        max_backoff: config.max_restart_backoff,
+        stall_after: config.stall_after,
+    };
     let ctx = JobContext::from(state);
     let pool = pool.clone();
-    let task = tokio::spawn(async move {
-        let shutdown = async move {
-            let _ = stopped.await;
-        };
-        if let Err(e) = run_worker(&pool, ctx, config, worker_name(), shutdown).await {
-            tracing::error!(error = format!("{e:#}"), "sync worker stopped");
-        }
-    });
+    let beats = pulse.clone();
+    let start = move |name: String, shutdown: Shutdown| {
+        let (pool, ctx, config, pulse) = (pool.clone(), ctx.clone(), config.clone(), beats.clone());
+        async move { run_worker(&pool, ctx, config, name, pulse, shutdown).await }
+    };
+    let task = tokio::spawn(supervise(start, pulse, pace, stopping));
     WorkerHandle {
-        stop: Some(stop),
+        stop,
         task: Some(task),
     }
-}
-
-/// Unique per process start: apalis tells live workers from dead ones by name.
-fn worker_name() -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    format!("nolose-{}-{nanos:x}", std::process::id())
 }
 
 impl WorkerHandle {
     /// Stops taking jobs and waits for the ones in flight.
     pub async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+        let _ = self.stop.send(true);
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
@@ -68,8 +67,6 @@ impl WorkerHandle {
 
 impl Drop for WorkerHandle {
     fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+        let _ = self.stop.send(true);
     }
 }

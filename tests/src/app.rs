@@ -60,8 +60,9 @@ pub struct TestApp {
     pub db: TestDb,
 }
 
-/// The sync worker with test timings: retries milliseconds apart, and a
-/// dead worker's jobs handed on after about two seconds.
+/// The sync worker with test timings: retries milliseconds apart, a dead
+/// worker's jobs handed on after about two seconds, and a worker that ended
+/// replaced within half a second.
 pub fn test_worker_config() -> WorkerConfig {
     WorkerConfig {
         concurrency: 8,
@@ -70,6 +71,9 @@ pub fn test_worker_config() -> WorkerConfig {
         max_backoff: Duration::from_millis(200),
         heartbeat: Duration::from_secs(1),
         missed_heartbeats: 2,
+        stall_after: Duration::from_secs(10),
+        restart_backoff: Duration::from_millis(50),
+        max_restart_backoff: Duration::from_millis(500),
     }
 }
 
@@ -101,7 +105,7 @@ impl TestApp {
             let _ = stopped.await;
         }));
         let http = reqwest::Client::builder().build().expect("client");
-        Self {
+        let app = Self {
             base,
             http,
             state,
@@ -110,6 +114,25 @@ impl TestApp {
             stop: Some(stop),
             worker: Some(worker),
             db,
+        };
+        app.wait_until_ready().await;
+        app
+    }
+
+    /// Polls `/api/health/ready` until it answers 200 (the sync worker has
+    /// registered); returns the last answer's checks.
+    pub async fn wait_until_ready(&self) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let (status, body) = call(self.request(Method::GET, "/api/health/ready")).await;
+            if status == StatusCode::OK {
+                return body;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the app never became ready: {body}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 

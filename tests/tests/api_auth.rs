@@ -392,3 +392,36 @@ async fn rename_prefers_the_json_body_and_validates_the_name() {
         );
     }
 }
+
+/// After PostgreSQL restarts, every idle pooled connection is dead; the
+/// first request that draws one must not be the one that finds out (it
+/// used to answer 503 until enough requests had burned through the pool).
+#[tokio::test]
+async fn the_first_requests_after_a_database_restart_succeed() {
+    let app = TestApp::spawn().await;
+    let token = app.user_token("before@example.com").await;
+    let pool = app.store.pool();
+    let warm = futures::future::try_join_all((0..6).map(|_| pool.acquire()))
+        .await
+        .expect("open connections");
+    drop(warm);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while pool.num_idle() < 6 {
+        assert!(tokio::time::Instant::now() < deadline, "pool warmed");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+
+    app.db.go_down().await;
+    app.db.come_back().await;
+
+    let (status, body) = app.register("after@example.com", PW, "After").await;
+    assert_eq!(status, StatusCode::CREATED, "first register: {body}");
+    let (status, body) = app.login("after@example.com", PW).await;
+    assert_eq!(status, StatusCode::OK, "first login: {body}");
+    let (status, body) = call(
+        app.request(Method::GET, "/api/evolution/sync/status")
+            .bearer_auth(&token),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "first sync status: {body}");
+}

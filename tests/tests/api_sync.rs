@@ -380,6 +380,53 @@ async fn a_sync_survives_the_death_of_its_worker() {
     assert_eq!(done["messages_synced"], 200, "{done}");
 }
 
+/// Polls `/api/health/ready` until its `sync_worker` check reads `want`;
+/// returns the status and body of that answer.
+async fn readiness_when_sync_worker_is(wa: &WaApp, want: &str) -> (StatusCode, Value) {
+    let deadline = tokio::time::Instant::now() + SYNC_PATIENCE;
+    loop {
+        let (status, body) =
+            nolose_tests::app::call(wa.app.request(Method::GET, "/api/health/ready")).await;
+        if body["checks"]["sync_worker"] == want {
+            return (status, body);
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "sync_worker never {want}: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// An outage kills apalis' worker (its heartbeat fails); the supervisor
+/// starts another once PostgreSQL answers again, without a restart of
+/// `nolose`, and readiness says 503 while no worker runs.
+#[tokio::test]
+async fn the_sync_worker_outlives_a_store_outage() {
+    let wa = WaApp::spawn().await;
+    let t = wa.connected_tenant("outage@example.com").await;
+    wa.sim.seed(&t.instance, seed(5, 4)).expect("seed");
+
+    wa.app.db.go_down().await;
+    let (status, down) = readiness_when_sync_worker_is(&wa, "unavailable").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{down}");
+    wa.app.db.come_back().await;
+    let (status, up) = readiness_when_sync_worker_is(&wa, "ok").await;
+    assert_eq!(status, StatusCode::OK, "ready again: {up}");
+
+    assert_eq!(sync_chats(&wa, &t).await["queued"], 5);
+    let done = wait_until_done(&wa, &t).await;
+    assert_eq!(
+        (
+            &done["chats_done"],
+            &done["chats_failed"],
+            &done["messages_synced"]
+        ),
+        (&Value::from(5), &Value::from(0), &Value::from(20)),
+        "{done}"
+    );
+}
+
 #[tokio::test]
 async fn a_message_delivered_by_webhook_is_not_stored_again_by_the_sync() {
     let wa = WaApp::spawn().await;

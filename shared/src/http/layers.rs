@@ -56,7 +56,8 @@ pub async fn health() -> impl IntoResponse {
     Json(json!({ "status": "ok" }))
 }
 
-/// Readiness: the store (and, in local mode, the job queue) answers.
+/// Readiness: the store answers (and, in local mode, the job queue answers
+/// and the sync worker runs).
 #[utoipa::path(get, path = "/api/health/ready", tag = "health",
     responses((status = 200, description = "every check answered"), (status = 503, description = "a check failed")))]
 pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {

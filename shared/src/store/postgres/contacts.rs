@@ -7,8 +7,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use super::PgStore;
 use super::errors::map_err;
-use super::{PgStore, bounded};
 use crate::domain::{Jid, UserId};
 use crate::store::{
     Contact, ContactId, ContactStore, ContactUpsert, Conversation, Page, StoreError, StoreResult,
@@ -80,7 +80,7 @@ const UPSERT_CONTACT: &str = concat!(
 impl ContactStore for PgStore {
     #[tracing::instrument(skip_all, fields(user_id = %user))]
     async fn upsert_contact(&self, user: UserId, contact: &ContactUpsert) -> StoreResult<Contact> {
-        bounded(async {
+        self.run(move || async move {
             let row: ContactRow = sqlx::query_as(UPSERT_CONTACT)
                 .bind(user.get())
                 .bind(contact.jid.as_str())
@@ -103,7 +103,7 @@ impl ContactStore for PgStore {
             contact_columns!(),
             " FROM contacts WHERE user_id = $1 AND id = $2"
         );
-        self.fetch_contact(sqlx::query_as(sql).bind(user.get()).bind(id.get()))
+        self.run(move || self.fetch_contact(sqlx::query_as(sql).bind(user.get()).bind(id.get())))
             .await
     }
 
@@ -120,8 +120,10 @@ impl ContactStore for PgStore {
                    (SELECT *, 1 FROM contacts WHERE user_id = $1 AND lid = $2 ORDER BY id LIMIT 1)
              ) found ORDER BY rank LIMIT 1"
         );
-        self.fetch_contact(sqlx::query_as(sql).bind(user.get()).bind(jid.as_str()))
-            .await
+        self.run(move || {
+            self.fetch_contact(sqlx::query_as(sql).bind(user.get()).bind(jid.as_str()))
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(user_id = %user))]
@@ -131,7 +133,7 @@ impl ContactStore for PgStore {
             contact_columns!(),
             " FROM contacts WHERE user_id = $1 ORDER BY id OFFSET $2 LIMIT $3"
         );
-        bounded(async {
+        self.run(move || async move {
             let rows: Vec<ContactRow> = sqlx::query_as(sql)
                 .bind(user.get())
                 .bind(i64::from(page.skip))
@@ -146,7 +148,7 @@ impl ContactStore for PgStore {
 
     #[tracing::instrument(skip_all, fields(user_id = %user))]
     async fn count_contacts(&self, user: UserId) -> StoreResult<u64> {
-        bounded(async {
+        self.run(move || async move {
             let n: i64 = sqlx::query_scalar("SELECT count(*) FROM contacts WHERE user_id = $1")
                 .bind(user.get())
                 .fetch_one(&self.pool)
@@ -178,10 +180,7 @@ impl PgStore {
         &self,
         query: sqlx::query::QueryAs<'_, sqlx::Postgres, ContactRow, sqlx::postgres::PgArguments>,
     ) -> StoreResult<Option<Contact>> {
-        bounded(async {
-            let row = query.fetch_optional(&self.pool).await.map_err(map_err)?;
-            row.map(ContactRow::into_contact).transpose()
-        })
-        .await
+        let row = query.fetch_optional(&self.pool).await.map_err(map_err)?;
+        row.map(ContactRow::into_contact).transpose()
     }
 }

@@ -19,6 +19,28 @@ pub(super) fn map_err(e: sqlx::Error) -> StoreError {
     }
 }
 
+/// Whether `e` proves that the statement which failed never ran, so that
+/// running it again cannot apply it twice (the reasoning is on
+/// [`PgStore::run`](super::PgStore::run)): a write to a connection whose
+/// server end was already closed, or a backend terminated by an
+/// administrator or a crash. An end of file after the statement was sent is
+/// not proof: the server may have committed it before it went away.
+pub(super) fn never_ran(e: &StoreError) -> bool {
+    use std::io::ErrorKind::{BrokenPipe, ConnectionReset, NotConnected};
+    let StoreError::Unavailable(cause) = e else {
+        return false;
+    };
+    match cause.downcast_ref::<sqlx::Error>() {
+        Some(sqlx::Error::Io(io)) => {
+            matches!(io.kind(), BrokenPipe | ConnectionReset | NotConnected)
+        }
+        Some(sqlx::Error::Database(db)) => {
+            matches!(db.code().as_deref(), Some("57P01" | "57P02"))
+        }
+        _ => false,
+    }
+}
+
 /// Connection exceptions (08), insufficient resources (53), operator
 /// intervention such as a shutdown or a cancelled statement (57), a revoked
 /// connect right (42501 on connect is `Database`, but arrives as 28000/3D000
@@ -43,7 +65,7 @@ mod tests {
 
     use sqlx::error::{DatabaseError, ErrorKind};
 
-    use super::map_err;
+    use super::{map_err, never_ran};
     use crate::store::StoreError;
 
     /// A server error carrying only its SQLSTATE, as PostgreSQL sends one.
@@ -140,6 +162,41 @@ mod tests {
         ];
         for (case, e, want) in cases {
             assert_eq!(class(&map_err(e)), want, "case {case}");
+        }
+    }
+
+    #[test]
+    fn only_errors_that_prove_the_statement_never_ran_are_retried() {
+        let io = |kind: io::ErrorKind| sqlx::Error::from(io::Error::from(kind));
+        let cases = [
+            (
+                "write to a closed connection",
+                io(io::ErrorKind::BrokenPipe),
+                true,
+            ),
+            ("connection reset", io(io::ErrorKind::ConnectionReset), true),
+            ("not connected", io(io::ErrorKind::NotConnected), true),
+            ("backend terminated", server("57P01"), true),
+            ("server crashed", server("57P02"), true),
+            (
+                "closed after the statement was sent",
+                io(io::ErrorKind::UnexpectedEof),
+                false,
+            ),
+            (
+                "connection refused",
+                io(io::ErrorKind::ConnectionRefused),
+                false,
+            ),
+            ("statement timeout", server("57014"), false),
+            ("lock timeout", server("55P03"), false),
+            ("database closed to connections", server("55000"), false),
+            ("serialization failure", server("40001"), false),
+            ("pool acquire timeout", sqlx::Error::PoolTimedOut, false),
+            ("unique violation", server("23505"), false),
+        ];
+        for (case, e, want) in cases {
+            assert_eq!(never_ran(&map_err(e)), want, "case {case}");
         }
     }
 

@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::types::Json;
 
+use super::PgStore;
 use super::errors::map_err;
-use super::{PgStore, bounded};
 use crate::domain::UserId;
 use crate::store::idempotency::after;
 use crate::store::{
@@ -68,7 +68,7 @@ impl IdempotencyStore for PgStore {
         fingerprint: &Fingerprint,
         now: DateTime<Utc>,
     ) -> StoreResult<Reservation> {
-        bounded(async {
+        self.run(move || async move {
             for _ in 0..MAX_ROUNDS {
                 let lease = LeaseToken::new();
                 let taken: Option<(String,)> = sqlx::query_as(RESERVE)
@@ -105,18 +105,22 @@ impl IdempotencyStore for PgStore {
         response: &Value,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let done = sqlx::query(
-            "UPDATE idempotency_keys SET response = $4, expires_at = $5
-             WHERE user_id = $1 AND key = $2 AND lease_token = $3 AND response IS NULL",
-        )
-        .bind(user.get())
-        .bind(key.as_str())
-        .bind(lease.as_str())
-        .bind(Json(response))
-        .bind(after(now, IDEMPOTENCY_TTL))
-        .execute(&self.pool)
-        .await
-        .map_err(map_err)?;
+        let done = self
+            .run(move || async move {
+                sqlx::query(
+                    "UPDATE idempotency_keys SET response = $4, expires_at = $5
+                     WHERE user_id = $1 AND key = $2 AND lease_token = $3 AND response IS NULL",
+                )
+                .bind(user.get())
+                .bind(key.as_str())
+                .bind(lease.as_str())
+                .bind(Json(response))
+                .bind(after(now, IDEMPOTENCY_TTL))
+                .execute(&self.pool)
+                .await
+                .map_err(map_err)
+            })
+            .await?;
         held(done.rows_affected())
     }
 
@@ -127,16 +131,20 @@ impl IdempotencyStore for PgStore {
         key: &IdempotencyKey,
         lease: &LeaseToken,
     ) -> StoreResult<()> {
-        let done = sqlx::query(
-            "DELETE FROM idempotency_keys
-             WHERE user_id = $1 AND key = $2 AND lease_token = $3 AND response IS NULL",
-        )
-        .bind(user.get())
-        .bind(key.as_str())
-        .bind(lease.as_str())
-        .execute(&self.pool)
-        .await
-        .map_err(map_err)?;
+        let done = self
+            .run(move || async move {
+                sqlx::query(
+                    "DELETE FROM idempotency_keys
+                     WHERE user_id = $1 AND key = $2 AND lease_token = $3 AND response IS NULL",
+                )
+                .bind(user.get())
+                .bind(key.as_str())
+                .bind(lease.as_str())
+                .execute(&self.pool)
+                .await
+                .map_err(map_err)
+            })
+            .await?;
         held(done.rows_affected())
     }
 }

@@ -4,8 +4,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use super::PgStore;
 use super::errors::map_err;
-use super::{PgStore, bounded};
 use crate::domain::{InstanceName, UserId};
 use crate::store::{ConnectionStatus, Instance, InstanceStore, StoreError, StoreResult};
 
@@ -77,7 +77,7 @@ impl InstanceStore for PgStore {
              RETURNING ",
             columns!()
         );
-        bounded(async {
+        self.run(move || async move {
             let row: InstanceRow = sqlx::query_as(sql)
                 .bind(user.get())
                 .bind(name.as_str())
@@ -94,7 +94,7 @@ impl InstanceStore for PgStore {
     #[tracing::instrument(skip_all, fields(user_id = %user))]
     async fn instance_by_user(&self, user: UserId) -> StoreResult<Option<Instance>> {
         let sql = concat!("SELECT ", columns!(), " FROM instances WHERE user_id = $1");
-        bounded(async {
+        self.run(move || async move {
             let row: Option<InstanceRow> = sqlx::query_as(sql)
                 .bind(user.get())
                 .fetch_optional(&self.pool)
@@ -118,7 +118,7 @@ impl InstanceStore for PgStore {
              RETURNING ",
             columns!()
         );
-        bounded(async {
+        self.run(move || async move {
             let row: Option<InstanceRow> = sqlx::query_as(sql)
                 .bind(instance.user_id.get())
                 .bind(instance.version)

@@ -5,8 +5,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use super::PgStore;
 use super::errors::map_err;
-use super::{PgStore, bounded};
 use crate::domain::{MessageStatus, MessageType, UserId};
 use crate::store::{
     ContactId, Inserted, Message, MessageId, MessageStore, NewMessage, Page, Stats, StatusOutcome,
@@ -93,16 +93,19 @@ impl MessageStore for PgStore {
                                       WHERE user_id = $1 AND id = $5)
              ORDER BY timestamp DESC, id DESC OFFSET $3 LIMIT $4"
         );
-        let query = sqlx::query_as(if before.is_some() { AFTER } else { FIRST })
-            .bind(user.get())
-            .bind(contact.get())
-            .bind(i64::from(page.skip))
-            .bind(i64::from(page.limit));
-        let query = match before {
-            Some(id) => query.bind(id.get()),
-            None => query,
-        };
-        self.fetch_messages(query).await
+        self.run(move || {
+            let query = sqlx::query_as(if before.is_some() { AFTER } else { FIRST })
+                .bind(user.get())
+                .bind(contact.get())
+                .bind(i64::from(page.skip))
+                .bind(i64::from(page.limit));
+            let query = match before {
+                Some(id) => query.bind(id.get()),
+                None => query,
+            };
+            self.fetch_messages(query)
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(user_id = %user))]
@@ -121,11 +124,14 @@ impl MessageStore for PgStore {
             " FROM messages WHERE user_id = $1
              ORDER BY timestamp DESC, id DESC OFFSET $2 LIMIT $3"
         );
-        let query = sqlx::query_as(sql)
-            .bind(user.get())
-            .bind(i64::from(page.skip))
-            .bind(i64::from(page.limit));
-        self.fetch_messages(query).await
+        self.run(move || {
+            let query = sqlx::query_as(sql)
+                .bind(user.get())
+                .bind(i64::from(page.skip))
+                .bind(i64::from(page.limit));
+            self.fetch_messages(query)
+        })
+        .await
     }
 
     /// Counts over the indexes that lead with `user_id` (no counter row that
@@ -136,7 +142,7 @@ impl MessageStore for PgStore {
                      (SELECT count(*) FROM contacts WHERE user_id = $1),
                      (SELECT count(*) FROM conversations WHERE user_id = $1)
                    FROM messages WHERE user_id = $1";
-        bounded(async {
+        self.run(move || async move {
             let (messages, outbound, contacts, conversations): (i64, i64, i64, i64) =
                 sqlx::query_as(sql)
                     .bind(user.get())
@@ -161,10 +167,7 @@ impl PgStore {
         &self,
         query: sqlx::query::QueryAs<'_, sqlx::Postgres, MessageRow, sqlx::postgres::PgArguments>,
     ) -> StoreResult<Vec<Message>> {
-        bounded(async {
-            let rows = query.fetch_all(&self.pool).await.map_err(map_err)?;
-            Ok(rows.into_iter().map(Message::from).collect())
-        })
-        .await
+        let rows = query.fetch_all(&self.pool).await.map_err(map_err)?;
+        Ok(rows.into_iter().map(Message::from).collect())
     }
 }

@@ -1,16 +1,20 @@
 //! PostgreSQL adapter (local mode): sqlx, migrations in `shared/migrations`
-//! applied at start, every operation bounded by [`OPERATION_TIMEOUT`].
+//! applied at start. Every operation goes through [`PgStore::run`] (module
+//! `run`): bounded by [`OPERATION_TIMEOUT`], and run once more on a fresh
+//! connection when its pooled one turned out dead.
 
 mod contacts;
 mod errors;
 mod idempotency;
 mod instances;
 mod messages;
+mod run;
 mod sync_runs;
 mod throttle;
 mod users;
 
 use std::str::FromStr;
+use std::time::Duration;
 
 use anyhow::Context;
 use async_trait::async_trait;
@@ -18,12 +22,14 @@ use sqlx::migrate::MigrateDatabase;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgPool, Postgres};
 
-use super::{OPERATION_TIMEOUT, Store, StoreError, StoreResult};
+use super::{OPERATION_TIMEOUT, Store, StoreResult};
 use errors::map_err;
 
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// [`OPERATION_TIMEOUT`] in production; tests shorten it.
+    operation_timeout: Duration,
 }
 
 /// How many connections the local server keeps at most: enough for the
@@ -31,7 +37,7 @@ pub struct PgStore {
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 16;
 
 /// A pooled connection idle for longer is pinged before use.
-const IDLE_BEFORE_PING: std::time::Duration = std::time::Duration::from_secs(10);
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(10);
 
 impl PgStore {
     /// Connects (creating the database if it does not exist yet, so a fresh
@@ -72,15 +78,25 @@ impl PgStore {
             .max_connections(max_connections)
             .min_connections(0)
             .acquire_timeout(OPERATION_TIMEOUT)
-            .idle_timeout(std::time::Duration::from_secs(300))
+            .idle_timeout(Duration::from_secs(300))
             .connect_lazy_with(options);
-        let store = Self { pool };
+        let store = Self::from_pool(pool);
         store.migrate().await?;
         Ok(store)
     }
 
     pub fn from_pool(pool: PgPool) -> Self {
-        Self { pool }
+        Self {
+            pool,
+            operation_timeout: OPERATION_TIMEOUT,
+        }
+    }
+
+    /// Bounds every operation by `timeout` instead of [`OPERATION_TIMEOUT`]
+    /// (tests, which wait for a timeout to happen).
+    pub fn with_operation_timeout(mut self, timeout: Duration) -> Self {
+        self.operation_timeout = timeout;
+        self
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -98,23 +114,13 @@ impl PgStore {
 #[async_trait]
 impl Store for PgStore {
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
-        Ok(())
-    }
-}
-
-/// Bounds a whole operation, every statement of a transaction included, by
-/// [`OPERATION_TIMEOUT`]: `statement_timeout` covers one statement at a time,
-/// and a server that went silent answers nothing at all.
-async fn bounded<T>(op: impl Future<Output = StoreResult<T>>) -> StoreResult<T> {
-    tokio::time::timeout(OPERATION_TIMEOUT, op)
-        .await
-        .unwrap_or_else(|_| {
-            Err(StoreError::Unavailable(anyhow::anyhow!(
-                "no answer from PostgreSQL within {OPERATION_TIMEOUT:?}"
-            )))
+        self.run(move || async move {
+            sqlx::query("SELECT 1")
+                .execute(&self.pool)
+                .await
+                .map_err(map_err)?;
+            Ok(())
         })
+        .await
+    }
 }

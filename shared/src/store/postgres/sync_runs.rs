@@ -12,8 +12,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use super::PgStore;
 use super::errors::map_err;
-use super::{PgStore, bounded};
 use crate::domain::UserId;
 use crate::store::{
     ChatOutcome, ContactId, Inserted, NewMessage, StoreError, StoreResult, SyncId, SyncRun,
@@ -94,7 +94,7 @@ impl SyncRunStore for PgStore {
              RETURNING ",
             columns!()
         );
-        bounded(async {
+        self.run(move || async move {
             self.finish_stale(user, now, stale_after).await?;
             for _ in 0..START_ATTEMPTS {
                 let found: Option<RunRow> = sqlx::query_as(running)
@@ -162,7 +162,7 @@ impl SyncRunStore for PgStore {
              RETURNING ",
             columns!()
         );
-        bounded(async {
+        self.run(move || async move {
             let counted: Option<RunRow> = sqlx::query_as(sql)
                 .bind(run.get())
                 .bind(user.get())
@@ -189,7 +189,7 @@ impl SyncRunStore for PgStore {
         now: DateTime<Utc>,
         stale_after: Duration,
     ) -> StoreResult<Option<SyncRun>> {
-        bounded(async {
+        self.run(move || async move {
             let latest = self.latest_of(user).await?;
             match latest {
                 Some(run) if is_stale(&run, now, stale_after) => {
@@ -221,12 +221,15 @@ impl PgStore {
             columns!(),
             " FROM sync_runs WHERE user_id = $1 ORDER BY id DESC LIMIT 1"
         );
-        let row: Option<RunRow> = sqlx::query_as(sql)
-            .bind(user.get())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?;
-        Ok(row.map(SyncRun::from))
+        self.run(move || async move {
+            let row: Option<RunRow> = sqlx::query_as(sql)
+                .bind(user.get())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map_err)?;
+            Ok(row.map(SyncRun::from))
+        })
+        .await
     }
 
     /// Finishes the user's running run if it made no progress since

@@ -43,27 +43,34 @@ impl LoginThrottleStore for PgStore {
         window: Duration,
         max: u32,
     ) -> StoreResult<LoginAttempt> {
-        let key = throttle_key(email);
-        let counted: Option<i32> = sqlx::query_scalar(COUNT_ATTEMPT)
-            .bind(&key)
-            .bind(now)
-            .bind(cutoff(now, window))
-            .bind(i32::try_from(max).unwrap_or(i32::MAX))
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?;
+        let key = &throttle_key(email);
+        let counted: Option<i32> = self
+            .run(move || async move {
+                sqlx::query_scalar(COUNT_ATTEMPT)
+                    .bind(key)
+                    .bind(now)
+                    .bind(cutoff(now, window))
+                    .bind(i32::try_from(max).unwrap_or(i32::MAX))
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(map_err)
+            })
+            .await?;
         if let Some(attempt) = counted {
             return Ok(LoginAttempt::Allowed {
                 attempt: attempt.max(0) as u32,
             });
         }
         // Full: when it empties only sets Retry-After, so a second read is fine.
-        let started: Option<DateTime<Utc>> =
-            sqlx::query_scalar("SELECT window_started_at FROM login_failures WHERE email = $1")
-                .bind(&key)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(map_err)?;
+        let started: Option<DateTime<Utc>> = self
+            .run(move || async move {
+                sqlx::query_scalar("SELECT window_started_at FROM login_failures WHERE email = $1")
+                    .bind(key)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(map_err)
+            })
+            .await?;
         Ok(LoginAttempt::Locked {
             until: started.map_or(now, |s| window_end(s, window)),
         })
@@ -71,11 +78,15 @@ impl LoginThrottleStore for PgStore {
 
     #[tracing::instrument(skip_all)]
     async fn clear_login_failures(&self, email: &Email) -> StoreResult<()> {
-        sqlx::query("DELETE FROM login_failures WHERE email = $1")
-            .bind(throttle_key(email))
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
-        Ok(())
+        let key = &throttle_key(email);
+        self.run(move || async move {
+            sqlx::query("DELETE FROM login_failures WHERE email = $1")
+                .bind(key)
+                .execute(&self.pool)
+                .await
+                .map_err(map_err)?;
+            Ok(())
+        })
+        .await
     }
 }

@@ -44,25 +44,33 @@ impl UserStore for PgStore {
             "INSERT INTO users (email, name, password_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING ",
             columns!()
         );
-        let row: UserRow = sqlx::query_as(sql)
-            .bind(new.email.as_str())
-            .bind(new.name.as_str())
-            .bind(&new.password_hash)
-            .bind(new.created_at)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(map_err)?;
-        Ok(row.into_user())
+        let new = &new;
+        self.run(move || async move {
+            let row: UserRow = sqlx::query_as(sql)
+                .bind(new.email.as_str())
+                .bind(new.name.as_str())
+                .bind(&new.password_hash)
+                .bind(new.created_at)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(map_err)?;
+            Ok(row.into_user())
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all)]
     async fn user_by_email(&self, email: &Email) -> StoreResult<Option<UserCredentials>> {
         let sql = concat!("SELECT ", columns!(), " FROM users WHERE email = $1");
-        let row: Option<UserRow> = sqlx::query_as(sql)
-            .bind(email.as_str())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?;
+        let row: Option<UserRow> = self
+            .run(move || async move {
+                sqlx::query_as(sql)
+                    .bind(email.as_str())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(map_err)
+            })
+            .await?;
         Ok(row.map(|r| {
             let password_hash = r.password_hash.clone();
             UserCredentials {
@@ -75,11 +83,15 @@ impl UserStore for PgStore {
     #[tracing::instrument(skip_all, fields(user_id = %id))]
     async fn user_by_id(&self, id: UserId) -> StoreResult<Option<User>> {
         let sql = concat!("SELECT ", columns!(), " FROM users WHERE id = $1");
-        let row: Option<UserRow> = sqlx::query_as(sql)
-            .bind(id.get())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?;
+        let row: Option<UserRow> = self
+            .run(move || async move {
+                sqlx::query_as(sql)
+                    .bind(id.get())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(map_err)
+            })
+            .await?;
         Ok(row.map(UserRow::into_user))
     }
 
@@ -89,7 +101,7 @@ impl UserStore for PgStore {
             "UPDATE users SET name = $2 WHERE id = $1 RETURNING ",
             columns!()
         );
-        self.update_one(sqlx::query_as(sql).bind(id.get()).bind(name.as_str()))
+        self.run(move || self.update_one(sqlx::query_as(sql).bind(id.get()).bind(name.as_str())))
             .await
     }
 
@@ -99,7 +111,7 @@ impl UserStore for PgStore {
             "UPDATE users SET is_active = $2 WHERE id = $1 RETURNING ",
             columns!()
         );
-        self.update_one(sqlx::query_as(sql).bind(id.get()).bind(active))
+        self.run(move || self.update_one(sqlx::query_as(sql).bind(id.get()).bind(active)))
             .await
     }
 }

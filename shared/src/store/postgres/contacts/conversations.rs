@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 
 use crate::domain::UserId;
+use crate::store::postgres::PgStore;
 use crate::store::postgres::errors::map_err;
-use crate::store::postgres::{PgStore, bounded};
 use crate::store::{ContactId, Conversation, ConversationId, Page, StoreResult};
 
 #[derive(sqlx::FromRow)]
@@ -76,7 +76,7 @@ impl PgStore {
         last_message_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> StoreResult<Conversation> {
-        bounded(async {
+        self.run(move || async move {
             let row: ConversationRow = sqlx::query_as(UPSERT_CONVERSATION)
                 .bind(user.get())
                 .bind(contact.get())
@@ -102,7 +102,7 @@ impl PgStore {
             " FROM conversations WHERE user_id = $1
              ORDER BY last_message_at DESC NULLS LAST, id DESC OFFSET $2 LIMIT $3"
         );
-        bounded(async {
+        self.run(move || async move {
             let rows: Vec<ConversationRow> = sqlx::query_as(sql)
                 .bind(user.get())
                 .bind(i64::from(page.skip))

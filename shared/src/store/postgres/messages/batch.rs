@@ -9,8 +9,8 @@ use std::collections::{HashMap, HashSet};
 use super::MessageRow;
 use super::status::{StashTaken, lock_keys};
 use crate::domain::{MessageStatus, UserId};
+use crate::store::postgres::PgStore;
 use crate::store::postgres::errors::map_err;
-use crate::store::postgres::{PgStore, bounded};
 use crate::store::{Inserted, Message, NewMessage, StoreError, StoreResult, SyncTally};
 
 /// One row per distinct key of a batch: the stored message, whether this
@@ -77,18 +77,19 @@ impl PgStore {
             .filter(|m| seen.insert(m.key_id.as_str()))
             .collect();
         let keys = column(&firsts, |m| m.key_id.as_str());
-        bounded(async {
+        let (keys, firsts) = (&keys, &firsts);
+        self.run(move || async move {
             let mut tx = self.pool.begin().await.map_err(map_err)?;
-            lock_keys(&mut tx, user, &keys).await?;
+            lock_keys(&mut tx, user, keys).await?;
             let rows: Vec<BatchRow> = sqlx::query_as(INSERT_BATCH)
                 .bind(user.get())
-                .bind(column(&firsts, |m| m.contact_id.get()))
-                .bind(&keys)
-                .bind(column(&firsts, |m| m.is_outbound))
-                .bind(column(&firsts, |m| m.message_type.as_str()))
-                .bind(column(&firsts, |m| m.content.as_deref()))
-                .bind(column(&firsts, |m| m.status.as_str()))
-                .bind(column(&firsts, |m| m.timestamp))
+                .bind(column(firsts, |m| m.contact_id.get()))
+                .bind(keys)
+                .bind(column(firsts, |m| m.is_outbound))
+                .bind(column(firsts, |m| m.message_type.as_str()))
+                .bind(column(firsts, |m| m.content.as_deref()))
+                .bind(column(firsts, |m| m.status.as_str()))
+                .bind(column(firsts, |m| m.timestamp))
                 .fetch_all(&mut *tx)
                 .await
                 .map_err(map_err)?;

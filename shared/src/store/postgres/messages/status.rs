@@ -14,8 +14,8 @@ use sqlx::Acquire;
 use sqlx::PgConnection;
 
 use crate::domain::{MessageStatus, UserId};
+use crate::store::postgres::PgStore;
 use crate::store::postgres::errors::map_err;
-use crate::store::postgres::{PgStore, bounded};
 use crate::store::{STASH_TTL, StatusOutcome, StoreResult};
 
 /// Locks (user, key) for each key until the transaction ends, in one order
@@ -80,7 +80,7 @@ impl PgStore {
         status: MessageStatus,
         now: DateTime<Utc>,
     ) -> StoreResult<StatusOutcome> {
-        bounded(async {
+        self.run(move || async move {
             let mut conn = self.pool.acquire().await.map_err(map_err)?;
             if let Some(outcome) = advance_stored(&mut conn, user, key_id, status).await? {
                 return Ok(outcome);
