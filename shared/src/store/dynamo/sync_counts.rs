@@ -17,14 +17,13 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem, Up
 use chrono::{DateTime, Utc};
 
 use super::DynamoStore;
-use super::errors::{
-    CONDITION_FAILED, backend, cancellation_codes, cancelled_transiently, classify,
-};
+use super::errors::{CONDITION_FAILED, backend, classify};
 use super::keys::{self, EXISTS, Item, n, s};
+use super::ops::Written;
 use super::retry::{Step, retry};
 use super::sync_runs::{parse, run_key};
 use crate::domain::UserId;
-use crate::store::{ChatOutcome, ContactId, StoreError, StoreResult, SyncId, SyncRun, SyncTally};
+use crate::store::{ChatOutcome, ContactId, StoreResult, SyncId, SyncRun, SyncTally};
 
 /// Chat items only guard against redelivery, which SQS stops after days.
 const MARKER_TTL_SECS: i64 = 30 * 24 * 3600;
@@ -79,33 +78,23 @@ impl DynamoStore {
                 self.mark_counted(user, run, contact, outcome, &read, now)?,
                 self.add_to_run(user, run, outcome, read.stored, now)?,
             ];
-            let sent = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(items))
-                .send()
-                .await;
-            let Err(err) = sent else {
-                return Ok(Step::Done(true));
-            };
-            let Some(codes) = cancellation_codes(&err) else {
-                return Err(classify(err, "counting a synced chat"));
-            };
-            match (
-                codes.first().map(String::as_str),
-                codes.get(1).map(String::as_str),
-            ) {
-                // Gone, or no longer running: the caller reads which.
-                (_, Some(CONDITION_FAILED)) => Ok(Step::Done(false)),
-                // Counted meanwhile, or the tally moved: read again.
-                (Some(CONDITION_FAILED), _) => Ok(Step::Raced),
-                _ if cancelled_transiently(&codes) => Ok(Step::Contended(StoreError::Unavailable(
-                    anyhow!("counting a synced chat: cancelled ({codes:?})"),
-                ))),
-                _ => Err(backend(
-                    anyhow!("cancelled ({codes:?})"),
-                    "counting a synced chat",
-                )),
+            let items = self.transact(items, "counting a synced chat").await?;
+            match items {
+                Written::Committed => Ok(Step::Done(true)),
+                Written::Contended(err) => Ok(Step::Contended(err)),
+                Written::Refused(codes) => match (
+                    codes.first().map(String::as_str),
+                    codes.get(1).map(String::as_str),
+                ) {
+                    // Gone, or no longer running: the caller reads which.
+                    (_, Some(CONDITION_FAILED)) => Ok(Step::Done(false)),
+                    // Counted meanwhile, or the tally moved: read again.
+                    (Some(CONDITION_FAILED), _) => Ok(Step::Raced),
+                    _ => Err(backend(
+                        anyhow!("cancelled ({codes:?})"),
+                        "counting a synced chat",
+                    )),
+                },
             }
         })
         .await

@@ -25,11 +25,10 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::DynamoStore;
-use super::errors::{
-    CONDITION_FAILED, backend, cancellation_codes, cancelled_transiently, classify,
-};
+use super::errors::{CONDITION_FAILED, backend};
 use super::ids;
 use super::keys::{self, IS_NEW, Item, n, s};
+use super::ops::Written;
 use super::retry::{Step, retry};
 use crate::domain::UserId;
 use crate::store::{
@@ -115,11 +114,17 @@ impl SyncRunStore for DynamoStore {
                 finished_at: (chats == 0).then_some(now),
                 progressed_at: now,
             };
-            // Someone else started (or finished a stale) run in between.
-            if self.insert_run(&run, latest.map(|r| r.id)).await? {
-                Ok(Step::Done(SyncStart::Started(run)))
-            } else {
-                Ok(Step::Raced)
+            match self.insert_run(&run, latest.map(|r| r.id)).await? {
+                Written::Committed => Ok(Step::Done(SyncStart::Started(run))),
+                Written::Contended(err) => Ok(Step::Contended(err)),
+                // Someone else started (or finished a stale) run in between.
+                Written::Refused(codes) if codes.iter().any(|c| c == CONDITION_FAILED) => {
+                    Ok(Step::Raced)
+                }
+                Written::Refused(codes) => Err(backend(
+                    anyhow!("cancelled ({codes:?})"),
+                    "starting a sync run",
+                )),
             }
         })
         .await
@@ -200,8 +205,8 @@ impl DynamoStore {
     }
 
     /// Writes the run and points `SYNC` at it, if `SYNC` still points at
-    /// `previous`; `false` when someone else started a run in between.
-    async fn insert_run(&self, run: &SyncRun, previous: Option<SyncId>) -> StoreResult<bool> {
+    /// `previous` (refused when someone else started a run in between).
+    async fn insert_run(&self, run: &SyncRun, previous: Option<SyncId>) -> StoreResult<Written> {
         let pk = keys::user_pk(run.user_id);
         let mut item = keys::key(pk.clone(), &keys::sync_sk(run.id));
         item.insert("sync_id".into(), n(run.id.get()));
@@ -239,38 +244,11 @@ impl DynamoStore {
         let swap = swap
             .build()
             .map_err(|e| backend(e, "building a sync pointer put"))?;
-        let sent = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(put_run).build())
-            .transact_items(TransactWriteItem::builder().put(swap).build())
-            .send()
-            .await;
-        self.settle(sent, "starting a sync run").await
-    }
-
-    async fn settle(
-        &self,
-        sent: Result<
-            aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsOutput,
-            aws_sdk_dynamodb::error::SdkError<
-                aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
-                aws_sdk_dynamodb::config::http::HttpResponse,
-            >,
-        >,
-        doing: &'static str,
-    ) -> StoreResult<bool> {
-        let Err(err) = sent else {
-            return Ok(true);
-        };
-        let Some(codes) = cancellation_codes(&err) else {
-            return Err(classify(err, doing));
-        };
-        if codes.iter().any(|c| c == CONDITION_FAILED) || cancelled_transiently(&codes) {
-            Ok(false)
-        } else {
-            Err(backend(anyhow!("cancelled ({codes:?})"), doing))
-        }
+        let items = vec![
+            TransactWriteItem::builder().put(put_run).build(),
+            TransactWriteItem::builder().put(swap).build(),
+        ];
+        self.transact(items, "starting a sync run").await
     }
 }
 
