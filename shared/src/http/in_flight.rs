@@ -5,8 +5,6 @@
 
 use axum::Router;
 use axum::error_handling::HandleErrorLayer;
-use axum::http::HeaderValue;
-use axum::http::header::RETRY_AFTER;
 use axum::response::{IntoResponse, Response};
 use tower::ServiceBuilder;
 use tower::limit::GlobalConcurrencyLimitLayer;
@@ -26,11 +24,11 @@ pub fn limit_in_flight(router: Router, max: usize) -> Router {
     )
 }
 
+/// The same 503 + `Retry-After` as a saturated password hasher: one
+/// mapping in `ApiError`, not a header set by hand here.
 fn saturated() -> Response {
-    let error = ApiError::Unavailable(anyhow::anyhow!("too many requests in flight"));
-    let mut response = error.into_response();
-    response
-        .headers_mut()
-        .insert(RETRY_AFTER, HeaderValue::from_static("1"));
-    response
+    ApiError::Busy {
+        retry_after_secs: 1,
+    }
+    .into_response()
 }
