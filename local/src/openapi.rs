@@ -6,7 +6,9 @@ use axum::Router;
 use axum::routing::get;
 use nolose_shared::AppState;
 use utoipa::OpenApi;
+use utoipa::openapi::content::ContentBuilder;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{Ref, RefOr, Response, ResponseBuilder};
 use utoipa_scalar::{Scalar, Servable};
 
 #[derive(OpenApi)]
@@ -36,7 +38,46 @@ pub fn document() -> utoipa::openapi::OpenApi {
                 .build(),
         ),
     );
+    document_local_limits(&mut doc);
     doc
+}
+
+/// What the local server answers on every route besides each handler's own
+/// statuses (API.md "Limits and hostile input"): 503 with `Retry-After`
+/// beyond `MAX_IN_FLIGHT`, and 400 for a body nested deeper than 128 levels.
+fn document_local_limits(doc: &mut utoipa::openapi::OpenApi) {
+    for item in doc.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            let responses = &mut operation.responses.responses;
+            if operation.request_body.is_some() {
+                responses.entry("400".into()).or_insert_with(|| {
+                    error_response("bad_request: not JSON, or nested deeper than 128 levels")
+                });
+            }
+            responses.entry("503".into()).or_insert_with(|| {
+                error_response("unavailable: more than MAX_IN_FLIGHT requests in flight (local mode), with Retry-After: 1")
+            });
+        }
+    }
+}
+
+fn error_response(description: &str) -> RefOr<Response> {
+    let body = ContentBuilder::new()
+        .schema(Some(Ref::from_schema_name("ErrorBody")))
+        .build();
+    RefOr::T(
+        ResponseBuilder::new()
+            .description(description)
+            .content("application/json", body)
+            .build(),
+    )
 }
 
 pub fn routes() -> Router<AppState> {

@@ -134,6 +134,23 @@ async fn the_openapi_document_describes_the_routes_and_docs_are_browsable() {
             "{method} {path} is documented"
         );
     }
+    for (path, method) in [
+        ("/api/auth/register", "post"),
+        ("/api/evolution/sync/status", "get"),
+        ("/api/webhook/evolution", "post"),
+    ] {
+        let responses = &doc["paths"][path][method]["responses"];
+        assert!(
+            responses["503"].is_object(),
+            "{method} {path}: the in-flight 503 is documented"
+        );
+        if method == "post" {
+            assert!(
+                responses["400"].is_object(),
+                "{method} {path}: the nesting 400 is documented"
+            );
+        }
+    }
     let res = app
         .request(Method::GET, "/docs")
         .send()
